@@ -1,0 +1,148 @@
+"""The target distribution interface.
+
+A target is a small pydantic model (its fields are the YAML parameters) that
+knows its support, probabilities, how to sample exactly from a numpy Generator,
+and a summary. Subclasses pick one of the analysis families below; the
+statistics applied to a model's answers follow from the family.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from enum import Enum
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from randbench.outcomes import Outcome, ValueKind
+from randbench.registry import Registry
+
+
+class Analysis(str, Enum):
+    """Which family of statistics judges samples from a target (see randbench.metrics)."""
+
+    CATEGORICAL = "categorical"
+    DISCRETE_UNBOUNDED = "discrete_unbounded"
+    CONTINUOUS = "continuous"
+    COIN_SEQUENCE = "coin_sequence"
+    PERMUTATION = "permutation"
+    SUBSET = "subset"
+    STRING = "string"
+    POINT_MASS = "point_mass"
+    OPEN_ENDED = "open_ended"
+
+
+class TargetSummary(BaseModel):
+    """Closed-form facts about a target, shown by ``randbench tasks show``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    support_size: float
+    """Number of outcomes (``math.inf`` for unbounded or continuous supports)."""
+    mean: float | None = None
+    variance: float | None = None
+    entropy: float | None = None
+    """Shannon entropy in nats (differential entropy for continuous targets)."""
+
+
+class Target(BaseModel, ABC):
+    """A distribution that correct answers to a task should follow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analysis: ClassVar[Analysis]
+    value_kind: ClassVar[ValueKind]
+
+    @abstractmethod
+    def contains(self, value: Outcome) -> bool:
+        """Whether ``value`` is in the support (an answer outside it is invalid)."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        """Draw ``n`` exact i.i.d. samples."""
+
+    @abstractmethod
+    def summary(self) -> TargetSummary: ...
+
+    def support(self) -> list[Outcome] | None:
+        """The finite support in a canonical order, or None when it cannot be enumerated."""
+        return None
+
+    def probabilities(self) -> np.ndarray:
+        """Probabilities aligned with :meth:`support` (only for enumerable supports)."""
+        raise NotImplementedError(f"{type(self).__name__} has no enumerable support")
+
+    def describe(self) -> str:
+        """One line for humans, e.g. ``uniform_int(low=1, high=6)``."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.model_dump().items())
+        return f"{TARGETS_BY_CLASS.get(type(self), type(self).__name__)}({args})"
+
+
+class FiniteTarget(Target, ABC):
+    """A target with a small enumerable support: judged by the categorical statistics."""
+
+    analysis: ClassVar[Analysis] = Analysis.CATEGORICAL
+
+    @abstractmethod
+    def support(self) -> list[Outcome]: ...
+
+    @abstractmethod
+    def probabilities(self) -> np.ndarray: ...
+
+    def contains(self, value: Outcome) -> bool:
+        return value in self._index()
+
+    def pmf(self, value: Outcome) -> float:
+        i = self._index().get(value)
+        return 0.0 if i is None else float(self.probabilities()[i])
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        support = self.support()
+        idx = rng.choice(len(support), size=n, p=self.probabilities())
+        return [support[i] for i in idx]
+
+    def summary(self) -> TargetSummary:
+        p = self.probabilities()
+        nz = p[p > 0]
+        entropy = float(-(nz * np.log(nz)).sum())
+        support = self.support()
+        mean = variance = None
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in support):
+            x = np.asarray(support, dtype=float)
+            mean = float((p * x).sum())
+            variance = float((p * (x - mean) ** 2).sum())
+        return TargetSummary(support_size=len(support), mean=mean, variance=variance, entropy=entropy)
+
+    def _index(self) -> dict[Outcome, int]:
+        return self._support_index
+
+    @cached_property
+    def _support_index(self) -> dict[Outcome, int]:
+        return {v: i for i, v in enumerate(self.support())}
+
+
+TARGETS: Registry[type[Target]] = Registry("target")
+TARGETS_BY_CLASS: dict[type[Target], str] = {}
+
+
+def register_target(name: str) -> Any:
+    """Class decorator: make a target available to task YAMLs under ``name``."""
+
+    def decorate(cls: type[Target]) -> type[Target]:
+        TARGETS.register(name)(cls)
+        TARGETS_BY_CLASS[cls] = name
+        return cls
+
+    return decorate
+
+
+def normalised(weights: Sequence[float]) -> np.ndarray:
+    p = np.asarray(weights, dtype=float)
+    return p / p.sum()
+
+
+INF = math.inf

@@ -1,0 +1,1 @@
+"""SFT and distribution-matching checkpoints to compare against their base models."""

@@ -1,0 +1,1 @@
+"""How models are asked: backends, elicitation methods, runner, cache, result files."""
