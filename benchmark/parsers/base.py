@@ -36,11 +36,11 @@ class Parser(BaseModel, ABC):
 
     def check_fits(self, target: Target) -> str | None:
         """Why this parser cannot read answers for ``target``, or None if it can."""
-        if target.value_kind not in self.value_kinds:
+        if target.kind() not in self.value_kinds:
             kinds = ", ".join(sorted(k.value for k in self.value_kinds))
             return (
                 f"parser reads {kinds} answers but the target "
-                f"produces {target.value_kind.value} values"
+                f"produces {target.kind().value} values"
             )
         return None
 

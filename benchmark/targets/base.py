@@ -56,6 +56,10 @@ class Target(BaseModel, ABC):
 
     analysis: ClassVar[Analysis]
     value_kind: ClassVar[ValueKind]
+    """The kind of value answers take; override :meth:`kind` when it depends on the fields."""
+
+    def kind(self) -> ValueKind:
+        return self.value_kind
 
     @abstractmethod
     def contains(self, value: Outcome) -> bool:
