@@ -1,0 +1,62 @@
+"""A concrete task: one prompt, one parser, one target, ready to be asked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from randbench.parsers import Parser
+from randbench.plugins import PluginSpec
+from randbench.schema import GenerationDefaults
+from randbench.targets import Target
+
+
+@dataclass(frozen=True)
+class Task:
+    """One concrete task after its family's parameters were expanded and rendered."""
+
+    name: str
+    category: str
+    groups: tuple[str, ...]
+    description: str
+    prompt: str
+    system: str | None
+    assistant_prefix: str | None
+    answer_spec: PluginSpec
+    target_spec: PluginSpec
+    parser: Parser
+    target: Target
+    samples: int
+    split: Literal["train", "heldout"]
+    generation: GenerationDefaults
+    source: str | None
+    version: int
+    params: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def measurement(self) -> dict[str, Any]:
+        """What the task measures: everything that changes results, nothing that does not."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "system": self.system,
+            "prompt": self.prompt,
+            "assistant_prefix": self.assistant_prefix,
+            "answer": self.answer_spec,
+            "target": self.target_spec,
+            "samples": self.samples,
+            "generation": self.generation.model_dump(exclude_none=True),
+        }
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of :meth:`measurement`, recorded in results and used in cache keys."""
+        canonical = json.dumps(self.measurement(), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.category}/{self.name}"
