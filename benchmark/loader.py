@@ -16,13 +16,12 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-
 from randbench.parsers import PARSERS, Parser
 from randbench.plugins import PluginError, build_plugin, describe_validation_error
 from randbench.schema import GenerationDefaults, TaskSpec
-from randbench.tasks import Task
 from randbench.targets import TARGETS, Target
-from randbench.templating import TemplateProblem, render_text, render_tree
+from randbench.tasks import Task
+from randbench.templating import TemplateRenderError, render_text, render_tree
 
 TASK_SUFFIXES = (".yaml", ".yml")
 
@@ -104,19 +103,16 @@ def duplicate_name_problems(tasks: Sequence[Task]) -> list[TaskProblem]:
     by_name: dict[str, list[Task]] = {}
     for task in tasks:
         by_name.setdefault(task.name, []).append(task)
-    problems = []
+    problems: dict[TaskProblem, None] = {}
     for name, same in by_name.items():
         if len(same) < 2:
             continue
-        places = [str(t.path) for t in same]
-        for task in same:
-            others = ", ".join(p for p in places if p != str(task.path)) or "this same file"
-            problems.append(
-                TaskProblem(
-                    str(task.path), None, "task", f"duplicate task name {name!r}; also in {others}"
-                )
-            )
-    return problems
+        places = sorted({str(t.path) for t in same})
+        for place in places:
+            others = ", ".join(p for p in places if p != place) or "this same file"
+            message = f"duplicate task name {name!r}; also in {others}"
+            problems[TaskProblem(place, None, "task", message)] = None
+    return list(problems)
 
 
 def load_file(task_file: TaskFile) -> tuple[list[Task], list[TaskProblem]]:
@@ -145,9 +141,10 @@ def load_file(task_file: TaskFile) -> tuple[list[Task], list[TaskProblem]]:
         spec = TaskSpec.model_validate(data)
     except ValidationError as error:
         problems += [_schema_problem(locate, e) for e in error.errors()]
-        spec = _valid_part(data, error)
-        if spec is None:
+        partial = _valid_part(data, error)
+        if partial is None:
             return [], problems
+        spec = partial
     tasks, expansion_problems = _expand(spec, task_file, locate)
     problems += expansion_problems
     problems.sort(key=lambda p: p.line or 0)
@@ -226,7 +223,7 @@ def _concrete(
             return None
         try:
             return render_text(template, variables)
-        except TemplateProblem as error:
+        except TemplateRenderError as error:
             problems.append(locate.problem((field,), f"{error}{suffix}"))
             return None
 
@@ -248,10 +245,16 @@ def _concrete(
                 f"task name {name!r} must be lowercase letters, digits and underscores{suffix}",
             )
         )
-    if None in (name, prompt, target, parser, description) or target_spec is None:
+    if (
+        name is None
+        or prompt is None
+        or description is None
+        or target is None
+        or parser is None
+        or target_spec is None
+        or answer_spec is None
+    ):
         return None
-    assert name is not None and prompt is not None and description is not None
-    assert target is not None and parser is not None and answer_spec is not None
     return Task(
         name=name,
         category=task_file.category,
@@ -286,7 +289,7 @@ def _render_spec(
         return None
     try:
         return render_tree(spec, variables)
-    except TemplateProblem as error:
+    except TemplateRenderError as error:
         problems.append(locate.problem((field,), f"{error}{suffix}"))
         return None
 

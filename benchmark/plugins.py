@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-
 from randbench.registry import Registry
 
 P = TypeVar("P", bound=BaseModel)
@@ -67,7 +66,11 @@ def describe_validation_error(error: Any, fields: Iterable[str]) -> str:
     """Pydantic's message for one error, reworded where the default confuses task authors."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return unknown_name_message("field", str(error["loc"][-1]), sorted(fields))
+        name = str(error["loc"][-1])
+        known = sorted(fields)
+        if not known:
+            return f"unknown field {name!r}; this takes no options"
+        return unknown_name_message("field", name, known)
     if kind == "missing":
         return "required field is missing"
     message = str(error["msg"])

@@ -23,7 +23,7 @@ MAX_EXPONENT = 1_000
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*$", re.S)
 
 
-class TemplateProblem(ValueError):
+class TemplateRenderError(ValueError):
     """A template that does not render; the message says why in a task author's terms."""
 
 
@@ -52,11 +52,11 @@ class TaskSandbox(ImmutableSandboxedEnvironment):
 _ENV = TaskSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def _explain(error: Exception) -> TemplateProblem:
+def _explain(error: Exception) -> TemplateRenderError:
     if isinstance(error, SecurityError | OverflowError):
-        return TemplateProblem(f"template is not allowed in the sandbox: {error}")
+        return TemplateRenderError(f"template is not allowed in the sandbox: {error}")
     message = getattr(error, "message", None) or str(error)
-    return TemplateProblem(f"template error: {message}")
+    return TemplateRenderError(f"template error: {message}")
 
 
 def render_text(template: str, variables: Mapping[str, Any]) -> str:
@@ -66,7 +66,9 @@ def render_text(template: str, variables: Mapping[str, Any]) -> str:
     except (TemplateError, ArithmeticError, TypeError, ValueError) as error:
         raise _explain(error) from None
     if len(text) > MAX_RENDERED_CHARS:
-        raise TemplateProblem(f"rendered text is {len(text)} characters, over {MAX_RENDERED_CHARS}")
+        raise TemplateRenderError(
+            f"rendered text is {len(text)} characters, over {MAX_RENDERED_CHARS}"
+        )
     return text
 
 

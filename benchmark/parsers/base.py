@@ -39,8 +39,7 @@ class Parser(BaseModel, ABC):
         if target.kind() not in self.value_kinds:
             kinds = ", ".join(sorted(k.value for k in self.value_kinds))
             return (
-                f"parser reads {kinds} answers but the target "
-                f"produces {target.kind().value} values"
+                f"parser reads {kinds} answers but the target produces {target.kind().value} values"
             )
         return None
 

@@ -119,7 +119,9 @@ class FiniteTarget(Target, ABC):
             x = np.asarray(support, dtype=float)
             mean = float((p * x).sum())
             variance = float((p * (x - mean) ** 2).sum())
-        return TargetSummary(support_size=len(support), mean=mean, variance=variance, entropy=entropy)
+        return TargetSummary(
+            support_size=len(support), mean=mean, variance=variance, entropy=entropy
+        )
 
     def _index(self) -> dict[Outcome, int]:
         return self._support_index

@@ -1,0 +1,25 @@
+"""Raw model text -> outcome: parse, then check the support. Nothing is dropped."""
+
+from __future__ import annotations
+
+from randbench.outcomes import ParseResult
+from randbench.parsers import Parser
+from randbench.targets import Target
+
+MAX_SHOWN = 40
+
+
+def read_answer(parser: Parser, target: Target, text: str) -> ParseResult:
+    """The outcome of one answer; out-of-support values become invalid with their reason."""
+    result = parser.parse(text, target)
+    if result.valid and not target.contains(result.value):  # type: ignore[arg-type]
+        shown = repr(result.value)
+        if len(shown) > MAX_SHOWN:
+            shown = shown[: MAX_SHOWN - 1] + "…"
+        return ParseResult.invalid(f"outside the target's support: {shown}")
+    return result
+
+
+def reason_category(reason: str) -> str:
+    """The kind of an invalid reason, for tallies: the text before any ':' (values vary)."""
+    return reason.split(":", 1)[0].strip()

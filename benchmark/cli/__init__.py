@@ -1,0 +1,40 @@
+"""The ``randbench`` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from randbench import __version__
+from randbench.cli.tasks import tasks_app
+
+app = typer.Typer(
+    name="randbench",
+    help="Measure how well language models produce randomness.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(tasks_app, name="tasks")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"randbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Measure how well language models produce randomness."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,214 @@
+"""``randbench tasks list | show | validate | docs``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from randbench.catalogue import catalogue_markdown
+from randbench.loader import (
+    TaskFile,
+    TaskLoadError,
+    builtin_task_root,
+    discover,
+    load_files,
+    load_tasks,
+)
+from randbench.plugins import spec_name
+from randbench.selection import UnknownTaskError, select_tasks
+from randbench.tasks import Task
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+IncludePath = Annotated[
+    list[Path] | None,
+    typer.Option(help="Also load the task YAMLs under this folder (repeatable)."),
+]
+
+
+def _load(include_path: list[Path] | None) -> list[Task]:
+    try:
+        return load_tasks(include_path or [])
+    except (TaskLoadError, FileNotFoundError) as error:
+        errors.print(f"[red]error:[/red] {error}", markup=True)
+        raise typer.Exit(2) from None
+
+
+@tasks_app.command("list")
+def list_tasks(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only tasks of this group.")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Only tasks of this split: train or heldout.")
+    ] = None,
+    include_path: IncludePath = None,
+) -> None:
+    """List tasks with their target, answer parser, sample count and split."""
+    tasks = _load(include_path)
+    if group:
+        tasks = _select(tasks, group)
+    if split:
+        tasks = [t for t in tasks if t.split == split]
+    table = Table(title=f"{len(tasks)} tasks", title_justify="left")
+    for column in ("task", "category", "groups", "target", "answer", "samples", "split"):
+        table.add_column(column, overflow="fold")
+    for task in tasks:
+        table.add_row(
+            task.name,
+            task.category,
+            ", ".join(task.groups[1:]),
+            _short(task.target.describe()),
+            spec_name(task.answer_spec),
+            str(task.samples),
+            task.split,
+        )
+    console.print(table)
+
+
+@tasks_app.command("show")
+def show_task(
+    name: Annotated[str, typer.Argument(help="Task name, category/name, group or glob.")],
+    include_path: IncludePath = None,
+) -> None:
+    """Show a task: its rendered prompt, target summary and support."""
+    for task in _select(_load(include_path), [name]):
+        _show(task)
+
+
+@tasks_app.command("validate")
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Task files or folders (default: the built-in library)."),
+    ] = None,
+) -> None:
+    """Check task YAMLs and report every problem in every file; exit 1 if there is any."""
+    roots = paths or [builtin_task_root()]
+    try:
+        task_files = discover(roots)
+    except FileNotFoundError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    checked = {f.path.resolve() for f in task_files}
+    library = _library_files_not_replaced_by(task_files)
+    tasks, problems = load_files(task_files + library)
+    shown = [p for p in problems if Path(p.file).resolve() in checked]
+    for problem in shown:
+        console.print(str(problem), soft_wrap=True)
+    ok = [t for t in tasks if t.path is not None and t.path.resolve() in checked]
+    bad_files = len({p.file for p in shown})
+    summary = (
+        f"{len(task_files)} files, {len(ok)} tasks: {len(shown)} problem(s) in {bad_files} file(s)"
+    )
+    console.print(summary)
+    if shown:
+        raise typer.Exit(1)
+
+
+def _library_files_not_replaced_by(task_files: list[TaskFile]) -> list[TaskFile]:
+    """The built-in library, less the files being validated (a checkout's copy replaces its own).
+
+    Validating a new file also checks its task names against the whole library.
+    """
+    replaced = {(f.category, f.path.name) for f in task_files}
+    checked = {f.path.resolve() for f in task_files}
+    return [
+        f
+        for f in discover([builtin_task_root()])
+        if f.path.resolve() not in checked and (f.category, f.path.name) not in replaced
+    ]
+
+
+@tasks_app.command("docs")
+def docs(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Markdown file.")] = Path(
+        "docs/tasks.md"
+    ),
+) -> None:
+    """Write the task catalogue (docs/tasks.md) from the YAMLs."""
+    output.write_text(catalogue_markdown(_load(None)), encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+def _select(tasks: list[Task], patterns: list[str]) -> list[Task]:
+    try:
+        return select_tasks(tasks, patterns)
+    except UnknownTaskError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+
+
+def _show(task: Task) -> None:
+    console.rule(f"[bold]{task.qualified_name}[/bold]")
+    rows = [
+        ("description", task.description),
+        ("groups", ", ".join(task.groups)),
+        ("split", task.split),
+        ("samples", str(task.samples)),
+        ("answer", str(task.answer_spec)),
+        ("target", task.target.describe()),
+        ("hash", task.hash),
+        ("file", str(task.path)),
+    ]
+    if task.source:
+        rows.append(("source", task.source))
+    if task.generation.model_dump(exclude_none=True):
+        rows.append(("generation", str(task.generation.model_dump(exclude_none=True))))
+    for key, value in rows:
+        console.print(f"[bold]{key}:[/bold] {_escape(value)}")
+    for label, text in (("system", task.system), ("prompt", task.prompt)):
+        if text:
+            console.print(f"[bold]{label}:[/bold]\n{_escape(text)}")
+    if task.assistant_prefix:
+        console.print(f"[bold]assistant prefix:[/bold] {_escape(task.assistant_prefix)!r}")
+    summary = task.target.summary().model_dump(exclude_none=True)
+    console.print(
+        "[bold]target summary:[/bold] " + ", ".join(f"{k}={v:.6g}" for k, v in summary.items())
+    )
+    _show_support(task)
+
+
+def _show_support(task: Task, limit: int = 30) -> None:
+    support = task.target.support()
+    if support is None:
+        examples = (
+            task.target.sample(np.random.default_rng(0), 5)
+            if task.target.summary().support_size
+            else []
+        )
+        console.print(
+            "[bold]support:[/bold] not enumerable; exact samples: "
+            + _escape(", ".join(map(str, examples)))
+        )
+        return
+    probs = task.target.probabilities()
+    table = Table(
+        "answer",
+        "candidate text",
+        "probability",
+        title=f"support ({len(support)} outcomes)",
+        title_justify="left",
+    )
+    for value, p in list(zip(support, probs, strict=True))[:limit]:
+        table.add_row(
+            _escape(str(value)), _escape(repr(task.parser.format(value, task.target))), f"{p:.4f}"
+        )
+    console.print(table)
+    if len(support) > limit:
+        console.print(f"... {len(support) - limit} more")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(text: str) -> str:
+    return escape(text)

@@ -1,0 +1,299 @@
+"""Outcomes of one task -> metrics with uncertainty, chosen by the target's analysis family.
+
+Every family reports validity (invalid answers are counted, with their reasons)
+and one goodness-of-fit test whose p-value is the task's ``p_value``; the
+calibration tests check that a perfect sampler gets p < 0.05 five percent of
+the time. Families with a TVD report it beside the perfect-sampler null band at
+the same n, because TVD is biased upward at finite n.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from randbench import stats
+from randbench.answers import reason_category
+from randbench.outcomes import Outcome, ParseResult
+from randbench.targets import Analysis, Target
+from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget
+
+CONTINUOUS_BINS = 10
+UNBOUNDED_TAIL = 1e-3
+
+
+class TestSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statistic: float
+    p_value: float
+    method: str
+
+
+class TaskMetrics(BaseModel):
+    """The metrics of one task for one model and method, as written to result files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    analysis: str
+    n: int
+    n_valid: int
+    validity: float
+    validity_ci: tuple[float, float]
+    invalid_reasons: dict[str, int]
+    test: str | None = None
+    p_value: float | None = None
+    values: dict[str, float | None] = {}
+    intervals: dict[str, tuple[float, float]] = {}
+    tests: dict[str, TestSummary] = {}
+
+
+def evaluate(
+    target: Target,
+    outcomes: Sequence[ParseResult],
+    *,
+    rng: np.random.Generator,
+    n_sim: int = 2000,
+) -> TaskMetrics:
+    """Judge ``outcomes`` (from :func:`randbench.answers.read_answer`) against ``target``."""
+    n = len(outcomes)
+    values = [o.value for o in outcomes if o.valid and o.value is not None]
+    reasons = Counter(reason_category(o.invalid_reason) for o in outcomes if o.invalid_reason)
+    validity_ci = stats.wilson_interval(len(values), n) if n else None
+    metrics = TaskMetrics(
+        analysis=target.analysis.value,
+        n=n,
+        n_valid=len(values),
+        validity=len(values) / n if n else 0.0,
+        validity_ci=(validity_ci.low, validity_ci.high) if validity_ci else (0.0, 1.0),
+        invalid_reasons=dict(reasons.most_common()),
+    )
+    family = FAMILIES.get(target.analysis)
+    if family is not None and values:
+        family(metrics, target, values, rng, n_sim)
+    if (
+        target.support() is not None
+        and target.analysis
+        not in (
+            Analysis.CATEGORICAL,
+            Analysis.POINT_MASS,
+        )
+        and values
+    ):
+        _categorical(metrics, target, values, rng, n_sim, primary=False)
+    return metrics
+
+
+Family = Callable[[TaskMetrics, Any, list[Outcome], np.random.Generator, int], None]
+
+
+def _record(metrics: TaskMetrics, name: str, result: stats.TestResult, primary: bool) -> None:
+    metrics.tests[name] = TestSummary(
+        statistic=float(result.statistic), p_value=float(result.p_value), method=result.method
+    )
+    if primary:
+        metrics.test, metrics.p_value = name, float(result.p_value)
+
+
+def _tvd_with_null(
+    metrics: TaskMetrics,
+    counts: np.ndarray,
+    probs: np.ndarray,
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    n = int(counts.sum())
+    tvd = stats.tvd(counts, probs)
+    null = stats.tvd_null(n, probs, rng=rng, n_sim=n_sim)
+    ci = stats.multinomial_ci(counts, probs, stats.tvd, rng=rng)
+    metrics.values.update(tvd=tvd, tvd_null_mean=null.mean, excess_tvd=stats.excess_tvd(tvd, null))
+    metrics.intervals.update(tvd=(ci.low, ci.high), tvd_null=(null.low, null.high))
+
+
+def _categorical(
+    metrics: TaskMetrics,
+    target: Target,
+    values: list[Outcome],
+    rng: np.random.Generator,
+    n_sim: int,
+    primary: bool = True,
+) -> None:
+    support = target.support()
+    assert support is not None
+    probs = target.probabilities()
+    index = {v: i for i, v in enumerate(support)}
+    counts = np.bincount([index[v] for v in values], minlength=len(support)).astype(float)
+    _record(metrics, "chi_square", stats.chi_square(counts, probs, rng=rng, n_sim=n_sim), primary)
+    _record(metrics, "g_test", stats.g_test(counts, probs, rng=rng, n_sim=n_sim), False)
+    if len(support) == 2:
+        _record(
+            metrics,
+            "binomial",
+            stats.binomial_test(int(counts[0]), int(counts.sum()), float(probs[0])),
+            False,
+        )
+    _tvd_with_null(metrics, counts, probs, rng, n_sim)
+    h = stats.entropy_miller_madow(counts)
+    metrics.values.update(
+        kl_empirical_target=stats.kl_empirical_target(counts, probs),
+        js_divergence=stats.js_divergence(counts, probs),
+        entropy_plugin=stats.entropy_plugin(counts),
+        entropy_miller_madow=h,
+        entropy_normalised=stats.normalised_entropy(h, len(support)),
+        target_entropy=target.summary().entropy,
+        mode_share=stats.mode_share(counts),
+        support_coverage=stats.support_coverage(counts),
+        log_evalue=stats.dirichlet_multinomial_log_evalue(counts, probs),
+    )
+
+
+def _point_mass(
+    metrics: TaskMetrics,
+    target: Target,
+    values: list[Outcome],
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    """A deterministic control: the share of all answers that are the one right answer."""
+    metrics.values["accuracy"] = metrics.validity
+    metrics.intervals["accuracy"] = metrics.validity_ci
+
+
+def _discrete_unbounded(
+    metrics: TaskMetrics,
+    target: DiscreteUnboundedTarget,
+    values: list[Outcome],
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    x = np.asarray(values, dtype=float)
+    dist = target.scipy_dist()
+    result = stats.discrete_ks(
+        x, target.cdf, lambda r, size: dist.rvs(size=size, random_state=r), rng=rng, n_sim=n_sim
+    )
+    _record(metrics, "discrete_ks", result, True)
+    top = int(dist.ppf(1 - UNBOUNDED_TAIL))
+    low = int(dist.support()[0])
+    edges = np.arange(low, top + 1)
+    probs = np.append(dist.pmf(edges), dist.sf(top))
+    counts = np.append(
+        np.bincount((x[x <= top] - low).astype(int), minlength=len(edges)), (x > top).sum()
+    ).astype(float)
+    _record(
+        metrics, "chi_square_binned", stats.chi_square(counts, probs, rng=rng, n_sim=n_sim), False
+    )
+    _tvd_with_null(metrics, counts, probs, rng, n_sim)
+    metrics.values.update(_moments(x, target))
+
+
+def _continuous(
+    metrics: TaskMetrics,
+    target: ContinuousTarget,
+    values: list[Outcome],
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    x = np.asarray(values, dtype=float)
+    dist = target.scipy_dist()
+    for statistic in ("ad", "ks", "cvm"):
+        result = stats.continuous_gof(
+            x,
+            dist,
+            rng=rng,
+            statistic=statistic,
+            decimals=target.decimals,
+            n_mc=max(99, n_sim // 4),
+        )
+        _record(metrics, statistic, result, statistic == "ad")
+    cells = np.clip(
+        np.searchsorted(dist.ppf(np.linspace(0, 1, CONTINUOUS_BINS + 1)[1:-1]), x, side="right"),
+        0,
+        CONTINUOUS_BINS - 1,
+    )
+    counts = np.bincount(cells, minlength=CONTINUOUS_BINS).astype(float)
+    _tvd_with_null(metrics, counts, np.full(CONTINUOUS_BINS, 1 / CONTINUOUS_BINS), rng, n_sim)
+    metrics.values.update(_moments(x, target))
+
+
+def _moments(x: np.ndarray, target: Target) -> dict[str, float | None]:
+    summary = target.summary()
+    return {
+        "mean": float(x.mean()),
+        "target_mean": summary.mean,
+        "sd": float(x.std(ddof=1)) if len(x) > 1 else None,
+        "target_sd": float(np.sqrt(summary.variance)) if summary.variance is not None else None,
+    }
+
+
+def _coin_sequence(
+    metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
+) -> None:
+    first = target.symbols[0]
+    bits = np.array([[1 if s == first else 0 for s in v] for v in values], dtype=np.int8)
+    results = stats.sequence_tests(bits, p=target.p, rng=rng, n_sim=n_sim)
+    for name, result in results.items():
+        _record(metrics, name, result, name == "runs")
+    metrics.values.update(
+        share_first_symbol=float(bits.mean()),
+        alternation_rate=float(np.mean([stats.alternation_rate(b) for b in bits])),
+        expected_alternation_rate=2 * target.p * (1 - target.p),
+    )
+
+
+def _permutation(
+    metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
+) -> None:
+    index = {item: i for i, item in enumerate(target.items)}
+    perms = np.array([[index[item] for item in v] for v in values], dtype=int)
+    _record(
+        metrics, "position_frequency", stats.position_frequency(perms, rng=rng, n_sim=n_sim), True
+    )
+    metrics.values["duplicate_rate"] = stats.duplicate_rate(values)
+
+
+def _subset(
+    metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
+) -> None:
+    index = {item: i for i, item in enumerate(target.items)}
+    chosen = np.array([[index[item] for item in v] for v in values], dtype=int)
+    result = stats.inclusion_frequency(chosen, len(target.items), rng=rng, n_sim=n_sim)
+    _record(metrics, "inclusion_frequency", result, True)
+    metrics.values["duplicate_rate"] = stats.duplicate_rate(values)
+
+
+def _string(
+    metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
+) -> None:
+    alphabet = {c: i for i, c in enumerate(target.alphabet())}
+    chars = np.array([[alphabet[c] for c in str(v)] for v in values], dtype=int)
+    expected = target.position_probabilities()
+    result = stats.position_char_frequency(chars, expected, rng=rng, n_sim=n_sim)
+    _record(metrics, "position_char_frequency", result, True)
+    metrics.values["duplicate_rate"] = stats.duplicate_rate(values)
+
+
+def _open_ended(
+    metrics: TaskMetrics,
+    target: Target,
+    values: list[Outcome],
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    metrics.values["distinct_rate"] = len(set(values)) / len(values)
+
+
+FAMILIES: dict[Analysis, Family] = {
+    Analysis.CATEGORICAL: _categorical,
+    Analysis.POINT_MASS: _point_mass,
+    Analysis.DISCRETE_UNBOUNDED: _discrete_unbounded,
+    Analysis.CONTINUOUS: _continuous,
+    Analysis.COIN_SEQUENCE: _coin_sequence,
+    Analysis.PERMUTATION: _permutation,
+    Analysis.SUBSET: _subset,
+    Analysis.STRING: _string,
+    Analysis.OPEN_ENDED: _open_ended,
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv and install randbench with its development extras.
+# Idempotent and cheap when nothing changed: it reinstalls only when pyproject.toml
+# or the set of package files changed (the strict editable install links files,
+# which is what lets mypy see the randbench.* package mapping).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EXTRAS="${RANDBENCH_EXTRAS:-dev}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+fi
+
+stamp_now="$( (echo "$EXTRAS"; cat pyproject.toml; find benchmark harness leaderboard finetune task_yaml \
+    -type f \( -name '*.py' -o -name '*.yaml' -o -name 'py.typed' \) | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
+stamp_file=.venv/.randbench-install-stamp
+if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ]; then
+    .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]" --config-settings editable_mode=strict
+    echo "$stamp_now" > "$stamp_file"
+fi

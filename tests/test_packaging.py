@@ -1,0 +1,101 @@
+"""A non-editable install (a built wheel) must ship every task and the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+
+from randbench.loader import load_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ["pyproject.toml", "README.md", "benchmark", "harness", "leaderboard", "finetune", "task_yaml"]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel from a copy of the sources, so the checkout gains no build/ files."""
+    src = tmp_path_factory.mktemp("src")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(src)],
+        check=True,
+    )
+    (built,) = out.glob("randbench-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel installed; dependencies come from this venv's site-packages.
+
+    The dependencies' folder is added by a .pth line, which does not run this venv's
+    editable-install hook, so ``randbench`` can only come from the wheel.
+    """
+    env = tmp_path_factory.mktemp("venv")
+    venv.create(env, with_pip=False)
+    python = env / "bin" / "python"
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            text=True,
+        ).strip()
+    )
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True,
+    )
+    return env
+
+
+def run_in(env: Path, *args: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    result = subprocess.run(
+        args, cwd=env, env=clean, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_task_yaml(wheel: Path) -> None:
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {n.removeprefix("randbench/task_yaml/") for n in names if n.endswith(".yaml")}
+    in_tree = {str(p.relative_to(ROOT / "task_yaml")) for p in (ROOT / "task_yaml").rglob("*.yaml")}
+    assert shipped == in_tree
+    assert "randbench/py.typed" in names
+
+
+@pytest.mark.slow
+def test_installed_wheel_finds_every_task(installed: Path) -> None:
+    python = str(installed / "bin" / "python")
+    code = (
+        "import randbench, randbench.loader as l; "
+        "print(randbench.__file__); print(len(l.load_tasks()))"
+    )
+    location, count = run_in(installed, python, "-c", code).split()
+    assert str(installed) in location, "randbench was imported from the source tree, not the wheel"
+    assert int(count) == len(load_tasks())
+    assert int(count) > 0
+
+
+@pytest.mark.slow
+def test_installed_console_script_validates_the_library(installed: Path) -> None:
+    out = run_in(installed, str(installed / "bin" / "randbench"), "tasks", "validate")
+    assert "0 problem(s)" in out
