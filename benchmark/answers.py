@@ -10,9 +10,15 @@ MAX_SHOWN = 40
 
 
 def read_answer(parser: Parser, target: Target, text: str) -> ParseResult:
-    """The outcome of one answer; out-of-support values become invalid with their reason."""
+    """The outcome of one answer; out-of-support values become invalid with their reason.
+
+    Parsers that yield several outcomes (``json_list``) check each against the
+    support themselves; verbalized distributions are recorded as given.
+    """
     result = parser.parse(text, target)
-    if result.valid and not target.contains(result.value):  # type: ignore[arg-type]
+    if parser.yields != "outcome" or not result.valid or result.value is None:
+        return result
+    if not target.contains(result.value):
         shown = repr(result.value)
         if len(shown) > MAX_SHOWN:
             shown = shown[: MAX_SHOWN - 1] + "…"

@@ -269,7 +269,7 @@ def _string(
     metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
 ) -> None:
     alphabet = {c: i for i, c in enumerate(target.alphabet())}
-    chars = np.array([[alphabet[c] for c in str(v)] for v in values], dtype=int)
+    chars = np.array([[alphabet[c] for c in target.characters(v)] for v in values], dtype=int)
     expected = target.position_probabilities()
     result = stats.position_char_frequency(chars, expected, rng=rng, n_sim=n_sim)
     _record(metrics, "position_char_frequency", result, True)

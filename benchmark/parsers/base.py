@@ -9,10 +9,9 @@ task gives it in YAML (``answer: {integer: {allow_words: true}}``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
-
 from randbench.outcomes import Outcome, ParseResult, ValueKind
 from randbench.registry import Registry
 from randbench.targets.base import Target
@@ -25,6 +24,12 @@ class Parser(BaseModel, ABC):
 
     value_kinds: ClassVar[frozenset[ValueKind]]
     """The target value kinds this parser can produce values for."""
+
+    yields: ClassVar[Literal["outcome", "outcomes", "weighted"]] = "outcome"
+    """What a valid ``ParseResult.value`` holds: one outcome the target judges (``outcome``);
+    a tuple of such outcomes, each already checked against the target's support
+    (``outcomes``, ``json_list``); or a tuple of ``(outcome, probability)`` pairs, recorded
+    as given (``weighted``, ``verbalized``). Callers check the support only for ``outcome``."""
 
     @abstractmethod
     def parse(self, text: str, target: Target) -> ParseResult:

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from randbench.outcomes import Outcome, ValueKind
 from randbench.registry import Registry
@@ -112,7 +112,7 @@ class FiniteTarget(Target, ABC):
     def summary(self) -> TargetSummary:
         p = self.probabilities()
         nz = p[p > 0]
-        entropy = float(-(nz * np.log(nz)).sum())
+        entropy = float(-(nz * np.log(nz)).sum()) + 0.0  # no -0.0
         support = self.support()
         mean = variance = None
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in support):
@@ -129,6 +129,116 @@ class FiniteTarget(Target, ABC):
     @cached_property
     def _support_index(self) -> dict[Outcome, int]:
         return {v: i for i, v in enumerate(self.support())}
+
+
+class DiscreteUnboundedTarget(Target, ABC):
+    """An integer distribution with infinite support (Poisson, geometric): judged by a
+    simulated discrete KS test and binned statistics."""
+
+    analysis: ClassVar[Analysis] = Analysis.DISCRETE_UNBOUNDED
+    value_kind: ClassVar[ValueKind] = ValueKind.INTEGER
+
+    @abstractmethod
+    def scipy_dist(self) -> Any:
+        """The frozen scipy.stats distribution with every parameter explicit."""
+
+    def contains(self, value: Outcome) -> bool:
+        low = self.scipy_dist().support()[0]
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    def pmf(self, value: Outcome) -> float:
+        return float(self.scipy_dist().pmf(value)) if self.contains(value) else 0.0
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.scipy_dist().cdf(x), dtype=float)
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        return [int(v) for v in self.scipy_dist().rvs(size=n, random_state=rng)]
+
+    def summary(self) -> TargetSummary:
+        dist = self.scipy_dist()
+        return TargetSummary(
+            support_size=math.inf,
+            mean=float(dist.mean()),
+            variance=float(dist.var()),
+            entropy=float(dist.entropy()),
+        )
+
+
+class ContinuousTarget(Target, ABC):
+    """A real-valued distribution: judged by AD/KS/CvM with known parameters."""
+
+    analysis: ClassVar[Analysis] = Analysis.CONTINUOUS
+    value_kind: ClassVar[ValueKind] = ValueKind.REAL
+
+    decimals: int | None = Field(default=None, ge=0, le=12)
+    """Decimal places answers are printed with (rounding creates ties; see the statistics)."""
+
+    @abstractmethod
+    def scipy_dist(self) -> Any:
+        """The frozen scipy.stats distribution with every parameter explicit."""
+
+    def contains(self, value: Outcome) -> bool:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        low, high = self.scipy_dist().support()
+        return math.isfinite(value) and low <= value <= high
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.scipy_dist().pdf(x), dtype=float)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.scipy_dist().cdf(x), dtype=float)
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        draws = self.scipy_dist().rvs(size=n, random_state=rng)
+        if self.decimals is not None:
+            draws = np.round(draws, self.decimals)
+        return [float(v) for v in draws]
+
+    def summary(self) -> TargetSummary:
+        dist = self.scipy_dist()
+        return TargetSummary(
+            support_size=math.inf,
+            mean=float(dist.mean()),
+            variance=float(dist.var()),
+            entropy=float(dist.entropy()),
+        )
+
+
+class UniformStructuredTarget(Target, ABC):
+    """Uniform over a large combinatorial set (orders, subsets, strings, sequences).
+
+    Judged by its family's component tests; when the set is small enough
+    (``ENUMERABLE``), it is also enumerated, so the categorical statistics and
+    logprob mode apply to it as well.
+    """
+
+    ENUMERABLE: ClassVar[int] = 5000
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many outcomes the target has."""
+
+    @abstractmethod
+    def enumerate(self) -> list[Outcome]:
+        """Every outcome in canonical order (only called when :meth:`count` is small)."""
+
+    def support(self) -> list[Outcome] | None:
+        return self.enumerate() if self.count() <= self.ENUMERABLE else None
+
+    def probabilities(self) -> np.ndarray:
+        support = self.support()
+        if support is None:
+            raise NotImplementedError(f"{self.count()} outcomes are too many to enumerate")
+        return np.full(len(support), 1.0 / len(support))
+
+    def log_pmf(self, value: Outcome) -> float:
+        return -math.log(self.count()) if self.contains(value) else -math.inf
+
+    def summary(self) -> TargetSummary:
+        count = self.count()
+        return TargetSummary(support_size=count, entropy=math.log(count))
 
 
 TARGETS: Registry[type[Target]] = Registry("target")

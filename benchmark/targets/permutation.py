@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from pydantic import field_validator
+
+from randbench.outcomes import Outcome, ValueKind
+from randbench.targets.base import Analysis, UniformStructuredTarget, register_target
+
+
+def distinct_items(items: list[str | int]) -> list[str | int]:
+    """Items must be distinct: a repeated item makes orders indistinguishable."""
+    if len(items) < 2:
+        raise ValueError(f"give at least 2 items, got {len(items)}")
+    repeated = sorted({str(i) for i in items if items.count(i) > 1})
+    if repeated:
+        raise ValueError(f"items must be distinct; repeated: {repeated}")
+    return items
+
+
+@register_target("permutation")
+class Permutation(UniformStructuredTarget):
+    """Every order of ``items`` equally likely (a fair shuffle); outcome: a tuple of the items."""
+
+    analysis = Analysis.PERMUTATION
+    value_kind = ValueKind.PERMUTATION
+    items: list[str | int]
+
+    _distinct = field_validator("items")(distinct_items)
+
+    def count(self) -> int:
+        return math.factorial(len(self.items))
+
+    def enumerate(self) -> list[Outcome]:
+        return list(itertools.permutations(self.items))
+
+    def contains(self, value: Outcome) -> bool:
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(self.items)
+            and set(value) == set(self.items)
+        )
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        orders = rng.permuted(np.tile(np.arange(len(self.items)), (n, 1)), axis=1)
+        return [tuple(self.items[i] for i in row) for row in orders]
