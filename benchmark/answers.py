@@ -7,6 +7,7 @@ from randbench.parsers import Parser
 from randbench.targets import Target
 
 MAX_SHOWN = 40
+OUTSIDE_SUPPORT = "outside the target's support"
 
 
 def read_answer(parser: Parser, target: Target, text: str) -> ParseResult:
@@ -22,7 +23,7 @@ def read_answer(parser: Parser, target: Target, text: str) -> ParseResult:
         shown = repr(result.value)
         if len(shown) > MAX_SHOWN:
             shown = shown[: MAX_SHOWN - 1] + "…"
-        return ParseResult.invalid(f"outside the target's support: {shown}")
+        return ParseResult.invalid(f"{OUTSIDE_SUPPORT}: {shown}")
     return result
 
 

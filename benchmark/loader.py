@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+
 from randbench.parsers import PARSERS, Parser
 from randbench.plugins import PluginError, build_plugin, describe_validation_error
 from randbench.schema import GenerationDefaults, TaskSpec

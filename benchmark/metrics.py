@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from randbench import stats
-from randbench.answers import reason_category
+from randbench.answers import OUTSIDE_SUPPORT, reason_category
 from randbench.outcomes import Outcome, ParseResult
 from randbench.targets import Analysis, Target
 from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget
@@ -73,7 +73,7 @@ def evaluate(
         invalid_reasons=dict(reasons.most_common()),
     )
     family = FAMILIES.get(target.analysis)
-    if family is not None and values:
+    if family is not None and (values or target.analysis is Analysis.POINT_MASS):
         family(metrics, target, values, rng, n_sim)
     if (
         target.support() is not None
@@ -109,7 +109,7 @@ def _tvd_with_null(
     n = int(counts.sum())
     tvd = stats.tvd(counts, probs)
     null = stats.tvd_null(n, probs, rng=rng, n_sim=n_sim)
-    ci = stats.multinomial_ci(counts, probs, stats.tvd, rng=rng)
+    ci = stats.multinomial_ci(counts, probs, stats.tvd, rng=rng, n_resamples=n_sim)
     metrics.values.update(tvd=tvd, tvd_null_mean=null.mean, excess_tvd=stats.excess_tvd(tvd, null))
     metrics.intervals.update(tvd=(ci.low, ci.high), tvd_null=(null.low, null.high))
 
@@ -158,9 +158,15 @@ def _point_mass(
     rng: np.random.Generator,
     n_sim: int,
 ) -> None:
-    """A deterministic control: the share of all answers that are the one right answer."""
+    """A deterministic control: the share of all answers that are the one right answer.
+
+    A readable but wrong answer is outside the point mass's support, so it is
+    invalid too; ``wrong_rate`` separates it from unreadable answers.
+    """
     metrics.values["accuracy"] = metrics.validity
     metrics.intervals["accuracy"] = metrics.validity_ci
+    wrong = metrics.invalid_reasons.get(OUTSIDE_SUPPORT, 0)
+    metrics.values["wrong_rate"] = wrong / metrics.n if metrics.n else None
 
 
 def _discrete_unbounded(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
 from randbench.registry import Registry
 
 P = TypeVar("P", bound=BaseModel)

@@ -37,7 +37,7 @@ class TaskSpec(BaseModel):
     system: str | None = None
     assistant_prefix: str | None = None
     answer: ParserSpec
-    target: dict[str, dict[str, Any] | None]
+    target: str | dict[str, dict[str, Any] | None]
     samples: int = Field(default=200, gt=0, le=1_000_000)
     split: Literal["train", "heldout"] = "train"
     generation: GenerationDefaults = GenerationDefaults()
@@ -48,6 +48,16 @@ class TaskSpec(BaseModel):
     @classmethod
     def _one_group_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("target", "answer", mode="before")
+    @classmethod
+    def _a_name_or_one_mapping(cls, value: Any) -> Any:
+        """One clear message instead of pydantic's one-per-union-member."""
+        if not isinstance(value, str | dict):
+            raise ValueError(
+                f"expected a name or {{name: {{option: value}}}}, got {type(value).__name__}"
+            )
+        return value
 
     @field_validator("params")
     @classmethod
@@ -62,9 +72,9 @@ class TaskSpec(BaseModel):
     @field_validator("target")
     @classmethod
     def _exactly_one_target(
-        cls, value: dict[str, dict[str, Any] | None]
-    ) -> dict[str, dict[str, Any] | None]:
-        if len(value) != 1:
+        cls, value: str | dict[str, dict[str, Any] | None]
+    ) -> str | dict[str, dict[str, Any] | None]:
+        if isinstance(value, dict) and len(value) != 1:
             raise ValueError(
                 f"give exactly one target name with its parameters, got {len(value)}: "
                 f"{', '.join(map(str, value)) or 'none'}"

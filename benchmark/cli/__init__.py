@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from randbench import __version__
 from randbench.cli.tasks import tasks_app
 

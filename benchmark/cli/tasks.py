@@ -7,6 +7,10 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
 from randbench.catalogue import catalogue_markdown
 from randbench.loader import (
     TaskFile,
@@ -19,9 +23,6 @@ from randbench.loader import (
 from randbench.plugins import spec_name
 from randbench.selection import UnknownTaskError, select_tasks
 from randbench.tasks import Task
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
 console = Console(highlight=False)

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+
 from randbench.outcomes import Outcome, ParseResult, ValueKind
 from randbench.registry import Registry
 from randbench.targets.base import Target

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import Field
+
 from randbench.outcomes import Outcome, ParseResult, ValueKind
 from randbench.parsers._text import bold, plain, shorten
 from randbench.parsers.base import Parser, register_parser

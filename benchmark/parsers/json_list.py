@@ -21,6 +21,7 @@ import json
 from typing import Any, ClassVar, Literal
 
 from pydantic import PrivateAttr, field_validator
+
 from randbench.outcomes import Outcome, ParseResult, ValueKind
 from randbench.parsers._text import drop_reasoning, element_text, first_list, shorten
 from randbench.parsers.base import Parser, register_parser

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from pydantic import Field
+
 from randbench.outcomes import Outcome, ParseResult, ValueKind
 from randbench.parsers._text import plain
 from randbench.parsers.base import Parser, register_parser

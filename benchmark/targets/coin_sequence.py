@@ -17,7 +17,7 @@ from randbench.targets.base import (
 
 @register_target("coin_sequence")
 class CoinSequence(UniformStructuredTarget):
-    """``length`` i.i.d. flips; the first symbol has probability ``p``. Outcome: tuple of symbols."""
+    """``length`` i.i.d. flips, the first symbol with probability ``p``; a tuple of symbols."""
 
     analysis = Analysis.COIN_SEQUENCE
     value_kind = ValueKind.SEQUENCE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from randbench.parsers.spec import build_parser
 from randbench.targets import TARGETS, Target
 

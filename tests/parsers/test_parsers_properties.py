@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from randbench.outcomes import ParseResult
 from randbench.parsers import PARSERS, Parser
 from randbench.parsers.spec import build_parser
