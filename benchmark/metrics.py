@@ -239,7 +239,7 @@ def _coin_sequence(
     metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
 ) -> None:
     first = target.symbols[0]
-    bits = np.array([[1 if s == first else 0 for s in v] for v in values], dtype=np.int8)
+    bits = np.array([[s == first for s in _items(v)] for v in values], dtype=np.int8)
     results = stats.sequence_tests(bits, p=target.p, rng=rng, n_sim=n_sim)
     for name, result in results.items():
         _record(metrics, name, result, name == "runs")
@@ -250,11 +250,22 @@ def _coin_sequence(
     )
 
 
+def _items(value: Outcome) -> tuple[Any, ...]:
+    if not isinstance(value, tuple):
+        raise TypeError(f"expected a tuple outcome, got {value!r}")
+    return value
+
+
+def _index_rows(values: list[Outcome], items: Sequence[Any]) -> np.ndarray:
+    """Tuple outcomes as rows of item indices, the layout the structured tests take."""
+    index = {item: i for i, item in enumerate(items)}
+    return np.array([[index[item] for item in _items(v)] for v in values], dtype=np.int64)
+
+
 def _permutation(
     metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
 ) -> None:
-    index = {item: i for i, item in enumerate(target.items)}
-    perms = np.array([[index[item] for item in v] for v in values], dtype=int)
+    perms = _index_rows(values, target.items)
     _record(
         metrics, "position_frequency", stats.position_frequency(perms, rng=rng, n_sim=n_sim), True
     )
@@ -264,8 +275,7 @@ def _permutation(
 def _subset(
     metrics: TaskMetrics, target: Any, values: list[Outcome], rng: np.random.Generator, n_sim: int
 ) -> None:
-    index = {item: i for i, item in enumerate(target.items)}
-    chosen = np.array([[index[item] for item in v] for v in values], dtype=int)
+    chosen = _index_rows(values, target.items)
     result = stats.inclusion_frequency(chosen, len(target.items), rng=rng, n_sim=n_sim)
     _record(metrics, "inclusion_frequency", result, True)
     metrics.values["duplicate_rate"] = stats.duplicate_rate(values)

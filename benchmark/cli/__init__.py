@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from randbench import __version__
+from randbench.cli.calibrate import calibrate_command
 from randbench.cli.tasks import tasks_app
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(tasks_app, name="tasks")
+app.command("calibrate")(calibrate_command)
 
 
 def _print_version(value: bool) -> None:

@@ -22,6 +22,7 @@ from randbench.loader import (
 )
 from randbench.plugins import spec_name
 from randbench.selection import UnknownTaskError, select_tasks
+from randbench.targets import Analysis
 from randbench.tasks import Task
 
 tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
@@ -164,12 +165,12 @@ def _show(task: Task) -> None:
     if task.generation.model_dump(exclude_none=True):
         rows.append(("generation", str(task.generation.model_dump(exclude_none=True))))
     for key, value in rows:
-        console.print(f"[bold]{key}:[/bold] {_escape(value)}")
+        console.print(f"[bold]{key}:[/bold] {escape(value)}")
     for label, text in (("system", task.system), ("prompt", task.prompt)):
         if text:
-            console.print(f"[bold]{label}:[/bold]\n{_escape(text)}")
+            console.print(f"[bold]{label}:[/bold]\n{escape(text)}")
     if task.assistant_prefix:
-        console.print(f"[bold]assistant prefix:[/bold] {_escape(task.assistant_prefix)!r}")
+        console.print(f"[bold]assistant prefix:[/bold] {escape(task.assistant_prefix)!r}")
     summary = task.target.summary().model_dump(exclude_none=True)
     console.print(
         "[bold]target summary:[/bold] " + ", ".join(f"{k}={v:.6g}" for k, v in summary.items())
@@ -180,15 +181,7 @@ def _show(task: Task) -> None:
 def _show_support(task: Task, limit: int = 30) -> None:
     support = task.target.support()
     if support is None:
-        examples = (
-            task.target.sample(np.random.default_rng(0), 5)
-            if task.target.summary().support_size
-            else []
-        )
-        console.print(
-            "[bold]support:[/bold] not enumerable; exact samples: "
-            + _escape(", ".join(map(str, examples)))
-        )
+        _show_examples(task)
         return
     probs = task.target.probabilities()
     table = Table(
@@ -199,17 +192,21 @@ def _show_support(task: Task, limit: int = 30) -> None:
         title_justify="left",
     )
     for value, p in list(zip(support, probs, strict=True))[:limit]:
-        table.add_row(
-            _escape(str(value)), _escape(repr(task.parser.format(value, task.target))), f"{p:.4f}"
-        )
+        candidate = task.parser.format(value, task.target)
+        table.add_row(escape(str(value)), escape(repr(candidate)), f"{p:.4f}")
     console.print(table)
     if len(support) > limit:
         console.print(f"... {len(support) - limit} more")
 
 
+def _show_examples(task: Task) -> None:
+    if task.target.analysis is Analysis.OPEN_ENDED:
+        console.print("[bold]support:[/bold] open-ended (no target distribution)")
+        return
+    examples = task.target.sample(np.random.default_rng(0), 5)
+    shown = ", ".join(repr(task.parser.format(v, task.target)) for v in examples)
+    console.print(f"[bold]support:[/bold] too large to list; exact samples: {escape(shown)}")
+
+
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(text: str) -> str:
-    return escape(text)

@@ -61,11 +61,8 @@ def join_items(value: Outcome, separator: str) -> str:
     return str(value)
 
 
-@register_parser("permutation")
-class PermutationParser(Parser):
-    """Every item of the target exactly once."""
-
-    value_kinds = frozenset({ValueKind.PERMUTATION})
+class ItemsParser(Parser):
+    """Shared by ``permutation`` and ``subset``: items of the target, read from a list."""
 
     separator: str = ", "
     """Between items in the canonical answer text (parsing accepts any separator)."""
@@ -73,10 +70,14 @@ class PermutationParser(Parser):
     def check_fits(self, target: Target) -> str | None:
         misfit = super().check_fits(target)
         if misfit is None and not target_items(target):
-            return "parser permutation needs a target with items"
+            kind = next(iter(self.value_kinds)).value
+            return f"parser {kind} needs a target with items"
         return misfit
 
-    def parse(self, text: str, target: Target) -> ParseResult:
+    def read(
+        self, text: str, target: Target
+    ) -> tuple[list[Outcome], list[Outcome], list[str]] | ParseResult:
+        """(the target's items, the items found in order, problems so far) or an invalid result."""
         items = target_items(target)
         if not items:
             return ParseResult.invalid("the target has no items")
@@ -84,7 +85,20 @@ class PermutationParser(Parser):
         if isinstance(read, str):
             return ParseResult.invalid(read)
         found, unknown = read
-        problems = item_problems(found, unknown, items)
+        return items, found, item_problems(found, unknown, items)
+
+
+@register_parser("permutation")
+class PermutationParser(ItemsParser):
+    """Every item of the target exactly once."""
+
+    value_kinds = frozenset({ValueKind.PERMUTATION})
+
+    def parse(self, text: str, target: Target) -> ParseResult:
+        read = self.read(text, target)
+        if isinstance(read, ParseResult):
+            return read
+        items, found, problems = read
         missing = [x for x in items if x not in set(found)]
         if missing:
             word = "items" if len(missing) > 1 else "item"

@@ -10,9 +10,8 @@ Items are read as for ``permutation``; the value is a tuple in the target's item
 from __future__ import annotations
 
 from randbench.outcomes import Outcome, ParseResult, ValueKind
-from randbench.parsers._items import read_items
-from randbench.parsers.base import Parser, register_parser
-from randbench.parsers.permutation import item_problems, join_items, target_items
+from randbench.parsers.base import register_parser
+from randbench.parsers.permutation import ItemsParser, join_items, target_items
 from randbench.targets.base import Target
 
 
@@ -29,29 +28,16 @@ def subset_size(target: Target) -> int | None:
 
 
 @register_parser("subset")
-class SubsetParser(Parser):
+class SubsetParser(ItemsParser):
     """``k`` distinct items of the target, in any order."""
 
     value_kinds = frozenset({ValueKind.SUBSET})
 
-    separator: str = ", "
-    """Between items in the canonical answer text (parsing accepts any separator)."""
-
-    def check_fits(self, target: Target) -> str | None:
-        misfit = super().check_fits(target)
-        if misfit is None and not target_items(target):
-            return "parser subset needs a target with items"
-        return misfit
-
     def parse(self, text: str, target: Target) -> ParseResult:
-        items = target_items(target)
-        if not items:
-            return ParseResult.invalid("the target has no items")
-        read = read_items(text, items)
-        if isinstance(read, str):
-            return ParseResult.invalid(read)
-        found, unknown = read
-        problems = item_problems(found, unknown, items)
+        read = self.read(text, target)
+        if isinstance(read, ParseResult):
+            return read
+        items, found, problems = read
         k = subset_size(target)
         distinct = set(found)
         if k is not None and len(distinct) != k:

@@ -68,7 +68,7 @@ def bootstrap_ci(
     confidence: float = 0.95,
     n_resamples: int = 2000,
 ) -> Interval:
-    """BCa bootstrap interval of ``statistic(data)``; ``method`` is ``"BCa"`` or ``"percentile"``.
+    """BCa bootstrap interval of ``statistic(data)``; ``method`` is ``"bca"`` or ``"percentile"``.
 
     BCa returns NaN (with a warning) when its acceleration is undefined, e.g. on constant
     data; the percentile interval is then used instead and the method field says so.
@@ -77,9 +77,9 @@ def bootstrap_ci(
     arr = np.asarray(data, dtype=np.float64).ravel()
     if arr.size < 2:
         raise ValueError("bootstrap needs at least two observations")
-    low, high, degenerate = _bootstrap(arr, statistic, "BCa", rng, confidence, n_resamples)
+    low, high, degenerate = _bootstrap(arr, statistic, "bca", rng, confidence, n_resamples)
     if not degenerate and np.isfinite(low) and np.isfinite(high):
-        return Interval(low, high, "BCa")
+        return Interval(low, high, "bca")
     low, high, _ = _bootstrap(arr, statistic, "percentile", rng, confidence, n_resamples)
     if np.isnan(low) or np.isnan(high):  # constant statistic: the interval is a point
         value = float(statistic(arr))

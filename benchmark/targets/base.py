@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from enum import Enum
 from functools import cached_property
 from typing import Any, ClassVar
@@ -254,11 +253,3 @@ def register_target(name: str) -> Any:
         return cls
 
     return decorate
-
-
-def normalised(weights: Sequence[float]) -> np.ndarray:
-    p = np.asarray(weights, dtype=float)
-    return p / p.sum()
-
-
-INF = math.inf

@@ -40,4 +40,4 @@ class Categorical(FiniteTarget):
 
     def probabilities(self) -> np.ndarray:
         p = np.asarray(list(self.weights.values()), dtype=float)
-        return p / p.sum()
+        return np.asarray(p / p.sum(), dtype=float)

@@ -23,7 +23,7 @@ class DiceSum(FiniteTarget):
         pmf = np.ones(1)
         for _ in range(self.dice):
             pmf = np.convolve(pmf, one)
-        return pmf / pmf.sum()
+        return np.asarray(pmf / pmf.sum(), dtype=float)
 
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
         rolls = rng.integers(1, self.sides + 1, size=(n, self.dice))

@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
+from calibration_rows import ALPHA, record_row
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
@@ -264,32 +264,13 @@ def test_input_validation() -> None:
 # --- calibration: a perfect sampler must be rejected about 5% of the time ---------------
 
 RUNS = 400
-ALPHA = 0.05
-ROWS_FILE = Path(__file__).with_name("calibration_rows_part1.md")
-_rows: list[str] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _calibration_report() -> Iterator[None]:
-    _rows.clear()
-    yield
-    header = "| family | test | runs | rejection rate | 99% band |\n|---|---|---|---|---|\n"
-    ROWS_FILE.write_text(header + "".join(f"{row}\n" for row in _rows))
-
-
-def band(runs: int = RUNS, level: float = ALPHA) -> tuple[float, float]:
-    low, high = stats.binom.interval(0.99, runs, level)
-    return float(low) / runs, float(high) / runs
 
 
 def record(
     family: str, test: str, rate: float, runs: int = RUNS, level: float = ALPHA
 ) -> tuple[float, float]:
-    low, high = band(runs, level)
     note = "" if level == ALPHA else f" around the exact test's size {level:.4f}"
-    print(f"calibration {family} / {test}: {rate:.4f} over {runs} runs, band [{low}, {high}]{note}")
-    _rows.append(f"| {family} | {test} | {runs} | {rate:.4f} | [{low:.4f}, {high:.4f}]{note} |")
-    return low, high
+    return record_row(family, test, runs, rate, level=level, note=note)
 
 
 def exact_size(stat: Callable[[np.ndarray], float], n: int, probs: np.ndarray) -> float:

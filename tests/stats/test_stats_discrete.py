@@ -4,36 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
+from calibration_rows import assert_calibrated
 from numpy.typing import NDArray
 from scipy import stats
 
 from randbench.stats.discrete import discrete_ks, ks_distance
-
-ROWS_FILE = Path(__file__).with_name("calibration_rows_part2.md")
-HEADER = "| family | test | runs | rejection rate | 99% band |\n|---|---|---|---|---|\n"
-
-
-def record_row(family: str, test: str, runs: int, rate: float) -> None:
-    """Write (or replace) this calibration row in calibration_rows_part2.md."""
-    low, high = stats.binom.interval(0.99, runs, 0.05)
-    row = f"| {family} | {test} | {runs} | {rate:.3f} | [{low / runs:.3f}, {high / runs:.3f}] |"
-    key = f"| {family} | {test} |"
-    old = ROWS_FILE.read_text().splitlines()[2:] if ROWS_FILE.exists() else []
-    rows = sorted([r for r in old if r.startswith("| ") and not r.startswith(key)] + [row])
-    ROWS_FILE.write_text(HEADER + "\n".join(rows) + "\n")
-    print(f"{family} / {test}: rejection rate {rate:.3f} over {runs} runs")
-
-
-def assert_calibrated(family: str, test: str, p_values: list[float]) -> None:
-    runs = len(p_values)
-    rate = float(np.mean(np.asarray(p_values) <= 0.05))
-    record_row(family, test, runs, rate)
-    low, high = stats.binom.interval(0.99, runs, 0.05)
-    assert low / runs <= rate <= high / runs, (family, test, rate)
 
 
 def d6_cdf(x: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
+from calibration_rows import assert_calibrated
 from statsmodels.sandbox.stats.runs import runstest_1samp
 
 from randbench.stats import sequences as sq
-
-ROWS_FILE = Path(__file__).with_name("calibration_rows_part2.md")
-HEADER = "| family | test | runs | rejection rate | 99% band |\n|---|---|---|---|---|\n"
 
 # SP 800-22 rev1a section 2 example of n = 100 (used by 2.1.8, 2.2.8, 2.3.8, 2.13.8)
 EPS_100 = (
     "11001001000011111101101010100010001000010110100011"
     "00001000110100110001001100011001100010100010111000"
 )
-
-
-def record_row(family: str, test: str, runs: int, rate: float) -> None:
-    """Write (or replace) this calibration row in calibration_rows_part2.md."""
-    low, high = stats.binom.interval(0.99, runs, 0.05)
-    row = f"| {family} | {test} | {runs} | {rate:.3f} | [{low / runs:.3f}, {high / runs:.3f}] |"
-    key = f"| {family} | {test} |"
-    old = ROWS_FILE.read_text().splitlines()[2:] if ROWS_FILE.exists() else []
-    rows = sorted([r for r in old if r.startswith("| ") and not r.startswith(key)] + [row])
-    ROWS_FILE.write_text(HEADER + "\n".join(rows) + "\n")
-    print(f"{family} / {test}: rejection rate {rate:.3f} over {runs} runs")
-
-
-def assert_calibrated(family: str, test: str, p_values: list[float]) -> None:
-    runs = len(p_values)
-    rate = float(np.mean(np.asarray(p_values) <= 0.05))
-    record_row(family, test, runs, rate)
-    low, high = stats.binom.interval(0.99, runs, 0.05)
-    assert low / runs <= rate <= high / runs, (family, test, rate)
 
 
 def bits(s: str) -> list[int]:

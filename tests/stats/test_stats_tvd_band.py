@@ -6,36 +6,20 @@ perfect datasets scored with ``tvd``: the share outside the band (strictly) must
 the binomial 99% band around 5%. TVD is a lattice statistic (multiples of 1/(2n)), so
 the mass sitting on the band's end points makes the true rate a little under 5% (k=2,
 n=100 gives only ~2%, which is why that case is not used); the rates measured here are
-written to calibration_rows_tvd.md for CALIBRATION.md.
+reported for CALIBRATION.md.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from scipy import stats
+from calibration_rows import record_row
 
 from randbench.stats import tvd, tvd_null
 
-ROWS_FILE = Path(__file__).with_name("calibration_rows_tvd.md")
-HEADER = "| family | test | runs | rejection rate | 99% band |\n|---|---|---|---|---|\n"
 RUNS = 400
 ALPHA = 0.05
 CASES = [(6, 100), (6, 600), (100, 1000)]
-
-
-def record_row(family: str, test: str, runs: int, rate: float) -> tuple[float, float]:
-    """Write (or replace) this calibration row; return the 99% band as rates."""
-    low, high = stats.binom.interval(0.99, runs, ALPHA)
-    row = f"| {family} | {test} | {runs} | {rate:.3f} | [{low / runs:.3f}, {high / runs:.3f}] |"
-    key = f"| {family} | {test} |"
-    old = ROWS_FILE.read_text().splitlines()[2:] if ROWS_FILE.exists() else []
-    rows = sorted([r for r in old if r.startswith("| ") and not r.startswith(key)] + [row])
-    ROWS_FILE.write_text(HEADER + "\n".join(rows) + "\n")
-    print(f"{family} / {test}: rejection rate {rate:.3f} over {runs} runs")
-    return float(low) / runs, float(high) / runs
 
 
 @pytest.mark.slow
@@ -46,7 +30,5 @@ def test_tvd_null_band_coverage(k: int, n: int) -> None:
     band = tvd_null(n, probs, rng=rng)
     values = np.array([tvd(rng.multinomial(n, probs), probs) for _ in range(RUNS)])
     rate = float(np.mean((values < band.low) | (values > band.high)))
-    low, high = record_row(
-        f"uniform k={k}, n={n}", "TVD outside tvd_null band", RUNS, rate
-    )
+    low, high = record_row(f"uniform k={k}, n={n}", "TVD outside tvd_null band", RUNS, rate)
     assert low <= rate <= high, rate

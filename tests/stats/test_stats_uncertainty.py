@@ -28,7 +28,7 @@ def test_bootstrap_constant_data_falls_back_to_percentile() -> None:
 def test_bootstrap_bca_close_to_t_interval() -> None:
     data = rng(5).normal(10.0, 2.0, size=200)
     ci = bootstrap_ci(data, np.mean, rng=rng(6))
-    assert ci.method == "BCa"
+    assert ci.method == "bca"
     half = stats.t.ppf(0.975, 199) * data.std(ddof=1) / math.sqrt(200)
     assert ci.low == pytest.approx(data.mean() - half, abs=0.06)
     assert ci.high == pytest.approx(data.mean() + half, abs=0.06)
