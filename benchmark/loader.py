@@ -218,21 +218,25 @@ def _concrete(
 ) -> Task | None:
     suffix = f" (with {_show(variables)})" if variables else ""
 
-    def text(field: str, template: str | None) -> str | None:
-        """Rendered ``template``; None when absent or broken (then the problem is recorded)."""
+    def rendered(field: str, render: Any, template: Any) -> Any:
+        """``render(template)``; None when absent or broken (then the problem is recorded)."""
         if template is None:
             return None
         try:
-            return render_text(template, variables)
+            return render(template, variables)
         except TemplateRenderError as error:
             problems.append(locate.problem((field,), f"{error}{suffix}"))
             return None
 
+    def text(field: str, template: str | None) -> str | None:
+        result: str | None = rendered(field, render_text, template)
+        return result
+
     name, description = text("task", spec.task), text("description", spec.description)
     prompt, system = text("prompt", spec.prompt), text("system", spec.system)
     prefix = text("assistant_prefix", spec.assistant_prefix)
-    target_spec = _render_spec("target", spec.target, variables, locate, problems, suffix)
-    answer_spec = _render_spec("answer", spec.answer, variables, locate, problems, suffix)
+    target_spec = rendered("target", render_tree, spec.target)
+    answer_spec = rendered("answer", render_tree, spec.answer)
     target = _build(TARGETS, "target", target_spec, locate, problems, suffix)
     parser = _build(PARSERS, "answer", answer_spec, locate, problems, suffix)
     if target is not None and parser is not None:
@@ -276,23 +280,6 @@ def _concrete(
         params=variables,
         path=task_file.path,
     )
-
-
-def _render_spec(
-    field: str,
-    spec: Any,
-    variables: dict[str, Any],
-    locate: _Locator,
-    problems: list[TaskProblem],
-    suffix: str,
-) -> Any:
-    if spec is None:
-        return None
-    try:
-        return render_tree(spec, variables)
-    except TemplateRenderError as error:
-        problems.append(locate.problem((field,), f"{error}{suffix}"))
-        return None
 
 
 def _build(

@@ -103,6 +103,17 @@ class FiniteTarget(Target, ABC):
         i = self._index().get(value)
         return 0.0 if i is None else float(self.probabilities()[i])
 
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """P(X <= x) for numeric supports (integers, dice sums, binomial counts)."""
+        support = self.support()
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in support):
+            raise TypeError(f"{type(self).__name__} has no order: its outcomes are not numbers")
+        order = np.argsort(np.asarray(support, dtype=float))
+        values = np.asarray(support, dtype=float)[order]
+        cumulative = np.cumsum(self.probabilities()[order])
+        index = np.searchsorted(values, np.asarray(x, dtype=float), side="right")
+        return np.where(index > 0, cumulative[np.maximum(index - 1, 0)], 0.0)
+
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
         support = self.support()
         idx = rng.choice(len(support), size=n, p=self.probabilities())
@@ -130,29 +141,15 @@ class FiniteTarget(Target, ABC):
         return {v: i for i, v in enumerate(self.support())}
 
 
-class DiscreteUnboundedTarget(Target, ABC):
-    """An integer distribution with infinite support (Poisson, geometric): judged by a
-    simulated discrete KS test and binned statistics."""
-
-    analysis: ClassVar[Analysis] = Analysis.DISCRETE_UNBOUNDED
-    value_kind: ClassVar[ValueKind] = ValueKind.INTEGER
+class ScipyTarget(Target, ABC):
+    """A target that is a scipy.stats distribution with every parameter fixed."""
 
     @abstractmethod
     def scipy_dist(self) -> Any:
         """The frozen scipy.stats distribution with every parameter explicit."""
 
-    def contains(self, value: Outcome) -> bool:
-        low = self.scipy_dist().support()[0]
-        return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-    def pmf(self, value: Outcome) -> float:
-        return float(self.scipy_dist().pmf(value)) if self.contains(value) else 0.0
-
     def cdf(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.scipy_dist().cdf(x), dtype=float)
-
-    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
-        return [int(v) for v in self.scipy_dist().rvs(size=n, random_state=rng)]
 
     def summary(self) -> TargetSummary:
         dist = self.scipy_dist()
@@ -164,7 +161,25 @@ class DiscreteUnboundedTarget(Target, ABC):
         )
 
 
-class ContinuousTarget(Target, ABC):
+class DiscreteUnboundedTarget(ScipyTarget, ABC):
+    """An integer distribution with infinite support (Poisson, geometric): judged by a
+    simulated discrete KS test and binned statistics."""
+
+    analysis: ClassVar[Analysis] = Analysis.DISCRETE_UNBOUNDED
+    value_kind: ClassVar[ValueKind] = ValueKind.INTEGER
+
+    def contains(self, value: Outcome) -> bool:
+        low = self.scipy_dist().support()[0]
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    def pmf(self, value: Outcome) -> float:
+        return float(self.scipy_dist().pmf(value)) if self.contains(value) else 0.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
+        return [int(v) for v in self.scipy_dist().rvs(size=n, random_state=rng)]
+
+
+class ContinuousTarget(ScipyTarget, ABC):
     """A real-valued distribution: judged by AD/KS/CvM with known parameters."""
 
     analysis: ClassVar[Analysis] = Analysis.CONTINUOUS
@@ -172,10 +187,6 @@ class ContinuousTarget(Target, ABC):
 
     decimals: int | None = Field(default=None, ge=0, le=12)
     """Decimal places answers are printed with (rounding creates ties; see the statistics)."""
-
-    @abstractmethod
-    def scipy_dist(self) -> Any:
-        """The frozen scipy.stats distribution with every parameter explicit."""
 
     def contains(self, value: Outcome) -> bool:
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -186,23 +197,11 @@ class ContinuousTarget(Target, ABC):
     def pdf(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.scipy_dist().pdf(x), dtype=float)
 
-    def cdf(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.scipy_dist().cdf(x), dtype=float)
-
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
         draws = self.scipy_dist().rvs(size=n, random_state=rng)
         if self.decimals is not None:
             draws = np.round(draws, self.decimals)
         return [float(v) for v in draws]
-
-    def summary(self) -> TargetSummary:
-        dist = self.scipy_dist()
-        return TargetSummary(
-            support_size=math.inf,
-            mean=float(dist.mean()),
-            variance=float(dist.var()),
-            entropy=float(dist.entropy()),
-        )
 
 
 class UniformStructuredTarget(Target, ABC):

@@ -248,3 +248,13 @@ def test_bad_parameters_are_refused_clearly(
 
 def test_describe_names_the_registered_target() -> None:
     assert make("dice_sum", {"dice": 2, "sides": 6}).describe() == "dice_sum(dice=2, sides=6)"
+
+
+def test_finite_cdf_matches_scipy() -> None:
+    x = np.array([-1, 0, 2.5, 3, 10, 11])
+    binomial = make("binomial", {"n": 10, "p": 0.3})
+    np.testing.assert_allclose(binomial.cdf(x), stats.binom(10, 0.3).cdf(x))  # type: ignore[attr-defined]
+    d6 = make("uniform_int", {"low": 1, "high": 6})
+    np.testing.assert_allclose(d6.cdf(np.arange(0, 8)), stats.randint(1, 7).cdf(np.arange(0, 8)))  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="no order"):
+        make("uniform_choice", {"choices": ["a", "b"]}).cdf(np.array([1]))  # type: ignore[attr-defined]
