@@ -50,6 +50,10 @@ class TaskMetrics(BaseModel):
     values: dict[str, float | None] = {}
     intervals: dict[str, tuple[float, float]] = {}
     tests: dict[str, TestSummary] = {}
+    distribution: dict[str, float] = {}
+    """Logprob mode: the model's renormalised probability of each outcome (by its text)."""
+    exact: bool | None = None
+    """Logprob mode: False when the backend could only approximate the probabilities."""
 
 
 def evaluate(
@@ -85,6 +89,45 @@ def evaluate(
         and values
     ):
         _categorical(metrics, target, values, rng, n_sim, primary=False)
+    return metrics
+
+
+def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) -> TaskMetrics:
+    """Logprob mode: the model's probability of every outcome, so no sampling error.
+
+    ``logprobs`` are aligned with ``target.support()``. The model's probabilities are
+    renormalised over the support; the mass it puts elsewhere is reported on its own
+    (``mass_outside_support``) and plays the role of the invalid rate.
+    """
+    support = target.support()
+    if support is None:
+        raise ValueError("logprob mode needs a target with an enumerable support")
+    mass = np.exp(np.asarray(logprobs, dtype=float))
+    on_support = float(mass.sum())
+    probs = target.probabilities()
+    model = stats.renormalise(mass) if on_support > 0 else np.zeros_like(probs)
+    entropy = stats.exact_entropy(model)
+    metrics = TaskMetrics(
+        analysis=target.analysis.value,
+        n=0,
+        n_valid=0,
+        validity=on_support,
+        validity_ci=(on_support, on_support),
+        invalid_reasons={},
+        distribution={str(v): float(p) for v, p in zip(support, model, strict=True)},
+        exact=exact,
+    )
+    metrics.values.update(
+        tvd=stats.exact_tvd(model, probs),
+        kl_model_target=stats.exact_kl(model, probs),
+        kl_target_model=stats.exact_kl_target_model(model, probs),
+        entropy=entropy,
+        entropy_normalised=stats.normalised_entropy(entropy, len(support)),
+        target_entropy=target.summary().entropy,
+        mode_share=float(model.max()),
+        mass_on_support=on_support,
+        mass_outside_support=stats.mass_outside_support(on_support),
+    )
     return metrics
 
 

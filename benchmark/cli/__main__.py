@@ -1,0 +1,5 @@
+"""``python -m randbench.cli``."""
+
+from randbench.cli import main
+
+main()

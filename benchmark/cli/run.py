@@ -1,0 +1,123 @@
+"""``randbench run``: evaluate one model on tasks x methods, in lm-eval's command-line spirit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from randbench.harness.backends import CapabilityError, ModelSpec, load_backend
+from randbench.harness.cache import ResponseCache
+from randbench.harness.methods import METHODS, Method
+from randbench.harness.results import write_results
+from randbench.harness.runner import RunConfig, Runner, TaskRun
+from randbench.loader import TaskLoadError, load_tasks
+from randbench.selection import UnknownTaskError, select_tasks, split_patterns
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_CACHE = Path(".randbench") / "cache.sqlite"
+
+
+def run_command(
+    model: Annotated[str, typer.Option(help="oracle | hf:PATH | llamacpp:PATH.gguf | smollm2")],
+    tasks: Annotated[
+        str, typer.Option(help="Names, groups, category/name, globs, or all.")
+    ] = "all",
+    method: Annotated[
+        str, typer.Option(help="Comma-separated methods: direct, logprob.")
+    ] = "direct",
+    model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="Samples per task (default: each task's).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N selected tasks.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every per-sample seed.")] = 0,
+    temperature: Annotated[float | None, typer.Option(min=0.0)] = None,
+    top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1)] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per model call.")] = 50,
+    output_path: Annotated[Path, typer.Option(help="Folder for the result files.")] = Path(
+        "results"
+    ),
+    cache: Annotated[
+        Path, typer.Option(help="SQLite response cache (resume and reuse).")
+    ] = DEFAULT_CACHE,
+    include_path: Annotated[list[Path] | None, typer.Option(help="Extra task folders.")] = None,
+) -> None:
+    """Ask a model every selected task with every method, score it, write result files."""
+    try:
+        chosen = select_tasks(load_tasks(include_path or []), split_patterns(tasks))
+        methods = [METHODS.get(name)() for name in split_patterns(method)]
+        backend = load_backend(ModelSpec.parse(model, model_args))
+    except (TaskLoadError, UnknownTaskError, KeyError, ValueError, FileNotFoundError) as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    if limit is not None:
+        chosen = chosen[:limit]
+    config = RunConfig(
+        seed=seed, samples=samples, temperature=temperature, top_p=top_p,
+        max_tokens=max_tokens, batch_size=batch_size,
+    )  # fmt: skip
+    response_cache = ResponseCache(cache)
+    with _progress() as progress:
+        bar = progress.add_task("running", total=None)
+        runner = Runner(backend, response_cache, config, lambda k: progress.advance(bar, k))
+        try:
+            runner.check(methods)
+        except CapabilityError as error:
+            errors.print(f"error: {error}")
+            raise typer.Exit(2) from None
+        progress.update(bar, total=sum(runner.work(t, m) for t in chosen for m in methods))
+        runs = runner.run(chosen, methods)
+    response_cache.close()
+    result_path, samples_path = write_results(
+        output_path, backend.identity(), [m.name for m in methods], config, runs
+    )
+    console.print(summary_table(runs))
+    console.print(f"results: {result_path}\nsamples: {samples_path}", soft_wrap=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console, transient=True,
+    )  # fmt: skip
+
+
+def summary_table(runs: list[TaskRun]) -> Table:
+    table = Table(title="randbench results", title_justify="left")
+    for column in ("task", "method", "n", "valid", "test", "p", "tvd", "excess tvd", "note"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        if run.metrics is None:
+            table.add_row(
+                run.task.name, run.method, "", "", "", "", "", "", escape(run.skipped or "")
+            )
+            continue
+        m = run.metrics
+        table.add_row(
+            run.task.name, run.method, str(m.n) if m.n else "exact", f"{m.validity:.0%}",
+            m.test or "", _num(m.p_value), _num(m.values.get("tvd")),
+            _num(m.values.get("excess_tvd")), "" if m.exact in (None, True) else "approximate",
+        )  # fmt: skip
+    return table
+
+
+def _num(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.3g}"
+
+
+def known_methods() -> list[type[Method]]:
+    return [METHODS.get(n) for n in METHODS.names()]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import numpy as np
+
+from randbench.harness.methods.base import ScoringMethod, register_method, task_prompt
+from randbench.harness.requests import CandidateScores, ScoreRequest
+from randbench.metrics import TaskMetrics, evaluate_exact
+from randbench.tasks import Task
+
+
+@register_method("logprob")
+class Logprob(ScoringMethod):
+    """The model's exact distribution over the task's support, read from its probabilities.
+
+    Every candidate is the parser's canonical answer text for one outcome, scored as
+    a complete answer (the backend adds the end of turn), so P("1") excludes "10".
+    """
+
+    def not_applicable(self, task: Task) -> str | None:
+        if task.target.support() is None:
+            return "the target's support is not finite and small enough to enumerate"
+        return None
+
+    def request(self, task: Task) -> ScoreRequest:
+        support = task.target.support() or []
+        candidates = tuple(task.parser.format(v, task.target) for v in support)
+        return ScoreRequest(task.name, task_prompt(task), candidates)
+
+    def metrics(self, task: Task, scores: CandidateScores) -> TaskMetrics:
+        return evaluate_exact(
+            task.target, np.asarray(scores.logprobs, dtype=float), exact=scores.exact
+        )

@@ -1,0 +1,150 @@
+"""Run -> one result JSON (config, versions, git hash, task hashes, metrics) and a samples
+JSONL beside it, modelled on lm-eval's ``results_<iso>.json`` / ``samples_*.jsonl``.
+
+The leaderboard reads only these files. Nothing secret is written: the model's
+identity comes from :meth:`Backend.identity`, which drops key-like arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from randbench import __version__
+from randbench.harness.runner import RunConfig, TaskRun
+
+RECORDED_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pydantic",
+    "jinja2",
+    "torch",
+    "transformers",
+    "llama-cpp-python",
+)
+
+
+def package_versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "randbench": __version__}
+    for name in RECORDED_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def git_hash() -> str | None:
+    """The commit of the randbench source tree, when it runs from a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def result_document(
+    model: dict[str, Any], methods: Sequence[str], config: RunConfig, runs: Sequence[TaskRun]
+) -> dict[str, Any]:
+    results: dict[str, dict[str, Any]] = {}
+    skipped = []
+    for run in runs:
+        if run.skipped is not None:
+            skipped.append({"task": run.task.name, "method": run.method, "reason": run.skipped})
+            continue
+        assert run.metrics is not None
+        entry = run.metrics.model_dump(mode="json")
+        entry["task"] = {
+            "category": run.task.category,
+            "groups": list(run.task.groups),
+            "split": run.task.split,
+            "target": run.task.target_spec,
+            "answer": run.task.answer_spec,
+            "prompt": run.task.prompt,
+            "system": run.task.system,
+            "assistant_prefix": run.task.assistant_prefix,
+        }
+        if run.sampling is not None:
+            entry["sampling"] = asdict(run.sampling)
+        if run.scores is not None and run.scores.note:
+            entry["note"] = run.scores.note
+        results.setdefault(run.task.name, {})[run.method] = entry
+    return {
+        "randbench_version": __version__,
+        "config": {
+            "model": model,
+            "methods": list(methods),
+            "run": asdict(config),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "git_hash": git_hash(),
+            "versions": package_versions(),
+            "task_hashes": {run.task.name: run.task.hash for run in runs},
+        },
+        "results": results,
+        "skipped": skipped,
+    }
+
+
+def sample_lines(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
+    lines = []
+    for run in runs:
+        for sample in run.samples:
+            lines.append(
+                {
+                    "task": run.task.name,
+                    "method": run.method,
+                    "index": sample.index,
+                    "seed": sample.seed,
+                    "completion": sample.completion,
+                    "outcomes": [
+                        {"value": o.value, "invalid_reason": o.invalid_reason}
+                        for o in sample.outcomes
+                    ],
+                }
+            )
+        if run.scores is not None:
+            lines.append(
+                {
+                    "task": run.task.name,
+                    "method": run.method,
+                    "logprobs": [None if lp == float("-inf") else lp for lp in run.scores.logprobs],
+                    "exact": run.scores.exact,
+                }
+            )
+    return lines
+
+
+def write_results(
+    output_dir: Path,
+    model: dict[str, Any],
+    methods: Sequence[str],
+    config: RunConfig,
+    runs: Sequence[TaskRun],
+) -> tuple[Path, Path]:
+    """Write ``results_<model>_<time>.json`` and ``samples_<model>_<time>.jsonl``."""
+    document = result_document(model, methods, config, runs)
+    stamp = document["config"]["date"].replace(":", "-").replace("+00-00", "Z")
+    name = slug(f"{model['backend']}_{model['name']}" if model.get("name") else model["backend"])
+    output_dir.mkdir(parents=True, exist_ok=True)
+    result_path = output_dir / f"results_{name}_{stamp}.json"
+    samples_path = output_dir / f"samples_{name}_{stamp}.jsonl"
+    result_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    with samples_path.open("w", encoding="utf-8") as out:
+        for line in sample_lines(runs):
+            out.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
+    return result_path, samples_path

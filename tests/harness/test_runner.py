@@ -1,0 +1,194 @@
+"""The runner end to end on the oracle backend: results, cache, resume, refusals, secrets."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from randbench.cli import app
+from randbench.harness.backends import Backend, Capability, CapabilityError, ModelSpec, load_backend
+from randbench.harness.cache import ResponseCache
+from randbench.harness.methods import METHODS
+from randbench.harness.requests import Completion, GenerateRequest
+from randbench.harness.runner import RunConfig, Runner, sample_seed, sampling_params
+from randbench.loader import load_tasks
+from randbench.selection import select_tasks
+
+TASKS = ["dice_d6", "coin_flip", "weighted_colour", "poisson_rate_3", "coin_flips_20", "uuid4"]
+
+
+def tasks(names: Sequence[str] = TASKS) -> list:  # type: ignore[type-arg]
+    return select_tasks(load_tasks(), list(names))
+
+
+def oracle(**args: object) -> Backend:
+    return load_backend(ModelSpec("oracle", args=dict(args)))
+
+
+def test_oracle_passes_its_own_tests_end_to_end(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", "--model", "oracle", "--tasks", ",".join(TASKS), "--method", "direct,logprob",
+         "--output-path", str(tmp_path), "--cache", str(tmp_path / "c.sqlite")],
+        terminal_width=200,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob("results_oracle_*.json")
+    document = json.loads(path.read_text())
+    for name in TASKS:
+        direct = document["results"][name]["direct"]
+        assert direct["validity"] == 1.0, direct["invalid_reasons"]
+        assert direct["p_value"] > 0.001, (name, direct["test"], direct["p_value"])
+    for name in ("dice_d6", "coin_flip", "weighted_colour"):
+        exact = document["results"][name]["logprob"]
+        assert exact["values"]["tvd"] == pytest.approx(0.0, abs=1e-12)
+        assert exact["values"]["mass_outside_support"] == pytest.approx(0.0, abs=1e-12)
+    skipped = {(s["task"], s["method"]) for s in document["skipped"]}
+    assert skipped == {
+        ("poisson_rate_3", "logprob"),
+        ("coin_flips_20", "logprob"),
+        ("uuid4", "logprob"),
+    }
+    config = document["config"]
+    assert set(config["task_hashes"]) == set(TASKS)
+    assert config["versions"]["randbench"]
+    assert "date" in config and config["model"]["backend"] == "oracle"
+    (samples,) = tmp_path.glob("samples_oracle_*.jsonl")
+    lines = [json.loads(line) for line in samples.read_text().splitlines()]
+    d6 = [x for x in lines if x["task"] == "dice_d6" and x["method"] == "direct"]
+    assert len(d6) == document["results"]["dice_d6"]["direct"]["n"]
+    assert len({x["seed"] for x in d6}) == len(d6), "per-sample seeds differ"
+    assert "randbench results" in result.output and str(path) in result.output
+
+
+def test_rerun_hits_the_cache_and_asks_the_model_nothing(tmp_path: Path) -> None:
+    chosen = tasks(["dice_d6", "coin_flip"])
+    methods = [METHODS.get("direct")(), METHODS.get("logprob")()]
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    first = Runner(oracle(), cache, RunConfig(batch_size=7)).run(chosen, methods)
+    again = Runner(oracle(), cache, RunConfig(batch_size=7)).run(chosen, methods)
+    assert sum(r.model_calls for r in first) > 0
+    assert sum(r.model_calls for r in again) == 0
+    assert [s.completion for r in first for s in r.samples] == [
+        s.completion for r in again for s in r.samples
+    ]
+    other_seed = Runner(oracle(), cache, RunConfig(seed=1)).run(chosen, methods[:1])
+    assert sum(r.model_calls for r in other_seed) > 0, "a different seed is a different sample"
+
+
+def test_cache_key_includes_sampling_settings(tmp_path: Path) -> None:
+    chosen = tasks(["dice_d6"])
+    direct = [METHODS.get("direct")()]
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    Runner(oracle(), cache, RunConfig(temperature=1.0)).run(chosen, direct)
+    hotter = Runner(oracle(), cache, RunConfig(temperature=1.5)).run(chosen, direct)
+    assert hotter[0].model_calls > 0
+
+
+def test_killed_run_resumes_with_no_sample_lost_or_duplicated(tmp_path: Path) -> None:
+    cache_path = tmp_path / "c.sqlite"
+    command = [
+        sys.executable, "-m", "randbench.cli", "run", "--model", "oracle",
+        "--model-args", "delay=0.01", "--tasks", "dice_d6", "--samples", "300",
+        "--batch-size", "10", "--cache", str(cache_path), "--output-path", str(tmp_path / "out"),
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    stored = 0
+    while time.monotonic() < deadline and stored < 50:
+        time.sleep(0.2)
+        if cache_path.exists():
+            stored = _stored(cache_path)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    partial = _stored(cache_path)
+    assert 0 < partial < 300, "the run should have been killed mid-way"
+    assert not list((tmp_path / "out").glob("results_*.json")), "killed before writing results"
+
+    chosen = tasks(["dice_d6"])
+    same_model = oracle(delay=0.01)
+    resumed = Runner(same_model, ResponseCache(cache_path), RunConfig(samples=300, batch_size=10))
+    (run,) = resumed.run(chosen, [METHODS.get("direct")()])
+    assert run.model_calls == math.ceil((300 - partial) / 10)
+    assert _stored(cache_path) == 300
+    fresh = Runner(oracle(), ResponseCache(tmp_path / "fresh.sqlite"), RunConfig(samples=300))
+    # the same seeds give the same answers whatever the batching and interruptions
+    (reference,) = fresh.run(chosen, [METHODS.get("direct")()])
+    assert [s.completion for s in run.samples] == [s.completion for s in reference.samples]
+
+
+def _stored(path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+class GenerateOnly(Backend):
+    """A backend that declares only sampling, to check the refusal happens before any work."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.GENERATE})
+    calls = 0
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
+        GenerateOnly.calls += 1
+        return [[Completion("1")] * r.n for r in requests]
+
+
+def test_a_mode_the_backend_cannot_serve_is_refused_before_any_work(tmp_path: Path) -> None:
+    runner = Runner(
+        GenerateOnly(ModelSpec("generate_only")), ResponseCache(":memory:"), RunConfig()
+    )
+    methods = [METHODS.get("direct")(), METHODS.get("logprob")()]
+    with pytest.raises(CapabilityError, match="method 'logprob' needs a backend that can score"):
+        runner.run(tasks(["dice_d6"]), methods)
+    assert GenerateOnly.calls == 0
+
+
+def test_secrets_never_reach_result_files(tmp_path: Path) -> None:
+    secret = "sk-test-0123456789abcdef"
+    result = CliRunner().invoke(
+        app,
+        ["run", "--model", "oracle", "--model-args", f"api_key={secret},delay=0", "--tasks",
+         "coin_flip", "--output-path", str(tmp_path), "--cache", str(tmp_path / "c.sqlite")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for path in tmp_path.iterdir():
+        assert secret.encode() not in path.read_bytes(), f"secret leaked into {path.name}"
+    assert secret not in result.output
+
+
+def test_sampling_settings_precedence_and_seeds() -> None:
+    (vs_dice,) = tasks(["vs_dice"])
+    assert sampling_params(vs_dice, RunConfig()).temperature == 0.7
+    assert sampling_params(vs_dice, RunConfig(temperature=0.2)).temperature == 0.2
+    seeds = {sample_seed(0, vs_dice.hash, "direct", i) for i in range(1000)}
+    assert len(seeds) == 1000
+    assert all(0 <= s < 2**31 for s in seeds)
+
+
+def test_unknown_model_method_and_task_are_clear_errors() -> None:
+    runner = CliRunner()
+    bad_model = runner.invoke(app, ["run", "--model", "oracel"])
+    assert bad_model.exit_code == 2
+    assert "unknown backend 'oracel' (did you mean 'oracle'?)" in bad_model.output
+    bad_method = runner.invoke(app, ["run", "--model", "oracle", "--method", "drect"])
+    assert bad_method.exit_code == 2
+    assert "unknown method 'drect'" in bad_method.output
+    bad_task = runner.invoke(app, ["run", "--model", "oracle", "--tasks", "dice_d7"])
+    assert bad_task.exit_code == 2
+    assert "no task or group matches 'dice_d7'" in bad_task.output
