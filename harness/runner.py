@@ -43,7 +43,7 @@ class RunConfig:
 @dataclass(frozen=True)
 class SampleRecord:
     index: int
-    seed: int
+    seed: int | None
     completion: str
     outcomes: tuple[ParseResult, ...]
 
@@ -79,6 +79,24 @@ def sample_seed(run_seed: int, task_hash: str, method: str, index: int) -> int:
     return the same answer N times)."""
     digest = hashlib.sha256(f"{run_seed}:{task_hash}:{method}:{index}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % (1 << SEED_BITS)
+
+
+def judge_completions(
+    run: TaskRun,
+    method: SamplingMethod,
+    completions: Sequence[str],
+    seeds: Sequence[int | None],
+    config: RunConfig,
+) -> None:
+    """Parse every completion into outcomes and score them: the one path from text to metrics,
+    shared by ``randbench run`` and ``randbench score`` (generations made elsewhere)."""
+    run.samples = [
+        SampleRecord(i, seed, text, tuple(method.outcomes(run.task, text)))
+        for i, (text, seed) in enumerate(zip(completions, seeds, strict=True))
+    ]
+    outcomes = [o for s in run.samples for o in s.outcomes]
+    rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16)])
+    run.metrics = evaluate(run.task.target, outcomes, rng=rng, n_sim=config.n_sim)
 
 
 class Runner:
@@ -149,14 +167,7 @@ class Runner:
             self.cache.put_many(key, fresh)
             completions.update(fresh)
             self.advance(len(batch))
-        run.samples = [
-            SampleRecord(i, seeds[i], completions[i], tuple(method.outcomes(task, completions[i])))
-            for i in range(n)
-        ]
-        outcomes = [o for s in run.samples for o in s.outcomes]
-        run.metrics = evaluate(
-            task.target, outcomes, rng=np.random.default_rng(seeds[0]), n_sim=self.config.n_sim
-        )
+        judge_completions(run, method, [completions[i] for i in range(n)], seeds, self.config)
         return run
 
     def _score(self, task: Task, method: ScoringMethod) -> TaskRun:
