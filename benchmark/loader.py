@@ -18,7 +18,12 @@ import yaml
 from pydantic import ValidationError
 
 from randbench.parsers import PARSERS, Parser
-from randbench.plugins import PluginError, build_plugin, describe_validation_error
+from randbench.plugins import (
+    PluginError,
+    build_plugin,
+    canonical_spec,
+    describe_validation_error,
+)
 from randbench.schema import GenerationDefaults, TaskSpec
 from randbench.targets import TARGETS, Target
 from randbench.tasks import Task
@@ -268,8 +273,8 @@ def _concrete(
         prompt=prompt,
         system=system,
         assistant_prefix=prefix,
-        answer_spec=answer_spec,
-        target_spec=target_spec,
+        answer_spec=canonical_spec(answer_spec),
+        target_spec=canonical_spec(target_spec),
         parser=parser,
         target=target,
         samples=spec.samples,

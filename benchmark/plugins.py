@@ -31,6 +31,13 @@ def spec_name(spec: PluginSpec) -> str:
     return spec if isinstance(spec, str) else next(iter(spec))
 
 
+def canonical_spec(spec: PluginSpec) -> dict[str, dict[str, Any]]:
+    """``uuid4`` and ``{uuid4: {}}`` are one spec: the form hashed into a task's identity."""
+    if isinstance(spec, str):
+        return {spec: {}}
+    return {name: dict(options or {}) for name, options in spec.items()}
+
+
 def build_plugin(registry: Registry[type[P]], spec: PluginSpec) -> P:
     """Instantiate the plug-in that ``spec`` names, or raise :class:`PluginError`."""
     if isinstance(spec, dict) and len(spec) != 1:

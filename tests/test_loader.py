@@ -100,3 +100,12 @@ def test_selection_by_name_group_category_and_glob(tmp_path: Path) -> None:
     ]
     with pytest.raises(UnknownTaskError, match="did you mean dice_d4_plain"):
         select_tasks(tasks, ["dice_d4_plian"])
+
+
+def test_spellings_of_one_spec_hash_alike(tmp_path: Path) -> None:
+    short = "task: t\nprompt: p\nanswer: integer\ntarget: {uniform_int: {low: 1, high: 6}}\n"
+    long = short.replace("answer: integer", "answer: {integer: {}}")
+    first = load_file(TaskFile(write(tmp_path, "a/t.yaml", short), "a"))[0][0]
+    second = load_file(TaskFile(write(tmp_path, "b/t.yaml", long), "b"))[0][0]
+    assert first.hash == second.hash
+    assert first.answer_spec == {"integer": {}}

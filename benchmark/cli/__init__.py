@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from randbench import __version__
+from randbench.cli.bench import bench_command
 from randbench.cli.calibrate import calibrate_command
 from randbench.cli.run import run_command
 from randbench.cli.score import score_command
@@ -23,6 +24,7 @@ app.add_typer(tasks_app, name="tasks")
 app.command("calibrate")(calibrate_command)
 app.command("run")(run_command)
 app.command("score")(score_command)
+app.command("bench")(bench_command)
 
 
 def _print_version(value: bool) -> None:

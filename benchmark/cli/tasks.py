@@ -7,6 +7,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -59,15 +60,16 @@ def list_tasks(
         tasks = _select(tasks, group)
     if split:
         tasks = [t for t in tasks if t.split == split]
-    table = Table(title=f"{len(tasks)} tasks", title_justify="left")
-    for column in ("task", "category", "groups", "target", "answer", "samples", "split"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(tasks)} tasks", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("category/task", no_wrap=True, min_width=30)
+    table.add_column("target", overflow="ellipsis", no_wrap=True)
+    table.add_column("answer", no_wrap=True, min_width=11)
+    table.add_column("samples", no_wrap=True, min_width=7, justify="right")
+    table.add_column("split", no_wrap=True, min_width=7)
     for task in tasks:
         table.add_row(
-            task.name,
-            task.category,
-            ", ".join(task.groups[1:]),
-            _short(task.target.describe()),
+            task.qualified_name,
+            _short(task.target.describe(), 32),
             spec_name(task.answer_spec),
             str(task.samples),
             task.split,

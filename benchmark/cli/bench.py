@@ -1,0 +1,60 @@
+"""``randbench bench``: how fast each mode runs, beside a naive baseline, on this machine."""
+
+from __future__ import annotations
+
+import platform
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from randbench.harness.backends import ModelSpec, load_backend
+from randbench.harness.bench import peak_memory_mib, run_bench
+from randbench.harness.runner import RunConfig
+from randbench.loader import load_tasks
+from randbench.selection import select_tasks
+
+console = Console(highlight=False)
+
+
+def bench_command(
+    model: Annotated[str, typer.Option(help="The model, as for `randbench run`.")],
+    model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    samples: Annotated[
+        int, typer.Option(min=1, help="Samples in the shared-prompt request.")
+    ] = 200,
+    naive_samples: Annotated[
+        int, typer.Option(min=1, help="One-per-request baseline samples.")
+    ] = 20,
+    sampling_task: Annotated[str, typer.Option(help="Task to sample.")] = "dice_d6",
+    scoring_task: Annotated[
+        str, typer.Option(help="Task to score (100 candidates).")
+    ] = "random_number_1_to_100",
+    max_tokens: Annotated[int, typer.Option(min=1)] = 16,
+) -> None:
+    """Throughput of sampling and exact scoring against naive loops, and the time of --tasks all."""
+    tasks = load_tasks()
+    (to_sample,) = select_tasks(tasks, [sampling_task])
+    (to_score,) = select_tasks(tasks, [scoring_task])
+    backend = load_backend(ModelSpec.parse(model, model_args))
+    config = RunConfig(max_tokens=max_tokens)
+    measured, all_seconds = run_bench(
+        backend, tasks, to_sample, to_score, n=samples, naive_n=min(naive_samples, samples),
+        config=config,
+    )  # fmt: skip
+    table = Table(title=f"randbench bench: {model} on {platform.machine()}", title_justify="left")
+    for column in ("mode", "rate", "tokens/s", "naive rate", "speed-up"):
+        table.add_column(column)
+    for m in measured:
+        naive_rate = m.units / m.baseline_seconds if m.baseline_seconds else None
+        table.add_row(
+            m.name,
+            f"{m.rate:.3g} {m.unit}/s",
+            f"{m.tokens / m.seconds:.3g}" if m.tokens else "",
+            f"{naive_rate:.3g} {m.unit}/s" if naive_rate else "",
+            f"{m.speedup:.1f}x" if m.speedup else "",
+        )
+    console.print(table)
+    console.print(f"peak memory: {peak_memory_mib():.0f} MiB")
+    console.print(f"estimated time of --tasks all (direct + logprob): {all_seconds / 60:.1f} min")

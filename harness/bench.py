@@ -1,0 +1,120 @@
+"""``randbench bench``: throughput of each mode beside a naive baseline in the same process.
+
+The baselines are what peer harnesses do: one request per sample (the prompt
+re-encoded every time, lm-eval's ``repeats``) and one scoring request per
+candidate. Both go through the same backend, so the ratio isolates the sharing.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from randbench.harness.backends.base import Backend, Capability
+from randbench.harness.methods.base import task_prompt
+from randbench.harness.requests import GenerateRequest, ScoreRequest
+from randbench.harness.runner import RunConfig, sample_seed, sampling_params
+from randbench.tasks import Task
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    units: float
+    seconds: float
+    baseline_seconds: float | None = None
+    unit: str = "samples"
+    tokens: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.units / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def speedup(self) -> float | None:
+        if self.baseline_seconds is None or self.seconds <= 0:
+            return None
+        return self.baseline_seconds / self.seconds
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - start
+
+
+def bench_sampling(
+    backend: Backend, task: Task, n: int, naive_n: int, config: RunConfig
+) -> Measurement:
+    """n samples in one shared-prompt request vs ``naive_n`` one-sample requests (scaled to n)."""
+    params = sampling_params(task, config)
+    seeds = [sample_seed(config.seed, task.hash, "bench", i) for i in range(n)]
+    prompt = task_prompt(task)
+    shared = GenerateRequest(task.name, prompt, params, tuple(seeds))
+    replies, seconds = timed(lambda: backend.generate([shared]))
+    naive = [GenerateRequest(task.name, prompt, params, (s,)) for s in seeds[:naive_n]]
+    _, naive_seconds = timed(lambda: [backend.generate([r]) for r in naive])
+    tokens = sum(c.tokens or 0 for c in replies[0]) or None
+    return Measurement(
+        f"sampling ({task.name}, n={n})", n, seconds, naive_seconds * n / naive_n, tokens=tokens
+    )
+
+
+def bench_scoring(backend: Backend, task: Task) -> Measurement:
+    """All candidates in one request vs one request per candidate."""
+    support = task.target.support() or []
+    candidates = tuple(task.parser.format(v, task.target) for v in support)
+    prompt = task_prompt(task)
+    _, seconds = timed(lambda: backend.score([ScoreRequest(task.name, prompt, candidates)]))
+    one_each = [ScoreRequest(task.name, prompt, (c,)) for c in candidates]
+    _, naive_seconds = timed(lambda: [backend.score([r]) for r in one_each])
+    return Measurement(
+        f"exact distribution ({task.name}, {len(candidates)} candidates)",
+        1,
+        seconds,
+        naive_seconds,
+        unit="distributions",
+    )
+
+
+def estimate_all(
+    tasks: Sequence[Task], sampling: Measurement | None, scoring: Measurement | None
+) -> float:
+    """Seconds for ``--tasks all`` with direct (and logprob where it applies) at these rates."""
+    total = 0.0
+    if sampling is not None:
+        total += sum(t.samples for t in tasks) / sampling.rate
+    if scoring is not None:
+        total += sum(t.target.support() is not None for t in tasks) / scoring.rate
+    return total
+
+
+def peak_memory_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_bench(
+    backend: Backend,
+    tasks: Sequence[Task],
+    sampling_task: Task,
+    scoring_task: Task,
+    *,
+    n: int,
+    naive_n: int,
+    config: RunConfig,
+) -> tuple[list[Measurement], float]:
+    backend.bind(tasks)
+    measured: list[Measurement] = []
+    sampling = scoring = None
+    if Capability.GENERATE in backend.capabilities:
+        sampling = bench_sampling(backend, sampling_task, n, naive_n, config)
+        measured.append(sampling)
+    if Capability.SCORE in backend.capabilities:
+        scoring = bench_scoring(backend, scoring_task)
+        measured.append(scoring)
+    return measured, estimate_all(tasks, sampling, scoring)

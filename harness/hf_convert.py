@@ -1,0 +1,125 @@
+"""GGUF -> transformers directory, so the ``hf`` backend can run the embedded SmolLM2.
+
+transformers reads a GGUF with ``gguf_file=`` (needs ``gguf`` and ``accelerate``) and
+de-quantises it to float tensors, but marks the model as quantised, and such a model
+refuses ``save_pretrained``. So the state dict is copied into a fresh model built from
+the same config and that one is saved, with the tokenizer read from the GGUF too.
+
+The conversion runs once: :func:`ensure_converted` writes a marker holding the GGUF's
+sha256 and reuses the directory while the marker matches. torch and transformers are
+imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from randbench.harness.models import file_sha256, smollm2_gguf
+
+MARKER = "randbench-source.json"
+"""Written last into a converted directory: the GGUF it came from and its sha256."""
+
+CACHE_ENV = "RANDBENCH_CACHE_DIR"
+SMOLLM2_DIR = "smollm2-135m-instruct"
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$RANDBENCH_CACHE_DIR`` or ``~/.cache/randbench``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "randbench"
+
+
+def smollm2_dir() -> Path:
+    return cache_dir() / "models" / SMOLLM2_DIR
+
+
+def read_marker(model_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((Path(model_dir) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def convert_gguf(gguf_path: Path, out_dir: Path, sha256: str | None = None) -> Path:
+    """Write a transformers model directory (float32 safetensors + tokenizer) from a GGUF.
+
+    The directory is built beside ``out_dir`` and renamed into place, so an interrupted
+    conversion never leaves a half-written model that looks finished.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf_path = Path(gguf_path)
+    out_dir = Path(out_dir)
+    if not gguf_path.is_file():
+        raise FileNotFoundError(f"no GGUF file at {gguf_path}")
+    folder, name = str(gguf_path.parent), gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = fresh.load_state_dict(loaded.state_dict(), strict=False)
+    tied = set(getattr(fresh, "_tied_weights_keys", None) or [])
+    if config.tie_word_embeddings:
+        tied.add("lm_head.weight")
+    if unexpected or set(missing) - tied:
+        raise RuntimeError(
+            f"converting {gguf_path.name}: state dict mismatch "
+            f"(missing {sorted(set(missing) - tied)}, unexpected {sorted(unexpected)})"
+        )
+    fresh.tie_weights()
+    fresh.generation_config = loaded.generation_config
+    del loaded
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        fresh.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        marker = {
+            "source": str(gguf_path),
+            "gguf_file": gguf_path.name,
+            "gguf_sha256": sha256 or file_sha256(gguf_path),
+            "dtype": "float32",
+            "versions": _versions(),
+        }
+        (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def ensure_converted(gguf_path: Path | None = None, out_dir: Path | None = None) -> Path:
+    """The converted directory of ``gguf_path`` (default: the embedded SmolLM2), converting
+    only when it is missing or its marker names a different GGUF (by sha256)."""
+    gguf_path = Path(gguf_path) if gguf_path is not None else smollm2_gguf()
+    out_dir = Path(out_dir) if out_dir is not None else smollm2_dir()
+    sha = file_sha256(gguf_path)
+    marker = read_marker(out_dir)
+    if marker is not None and marker.get("gguf_sha256") == sha:
+        return out_dir
+    return convert_gguf(gguf_path, out_dir, sha256=sha)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("torch", "transformers", "gguf"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
