@@ -29,7 +29,7 @@ def calibrate_command(
             status.update(f"calibrating {case.label}")
             rows.append(calibrate(case, runs=runs, alpha=alpha, seed=seed, n_sim=n_sim))
     table = calibration_table(rows, alpha)
-    console.print(table)
+    console.print(table, markup=False)
     if output is not None:
         header = (
             "# Calibration: rejection rates of a perfect sampler\n\n"
