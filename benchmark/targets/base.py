@@ -149,7 +149,8 @@ class ScipyTarget(Target, ABC):
         """The frozen scipy.stats distribution with every parameter explicit."""
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.scipy_dist().cdf(x), dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):  # degenerate cases (geometric p=1)
+            return np.asarray(self.scipy_dist().cdf(x), dtype=float)
 
     def summary(self) -> TargetSummary:
         dist = self.scipy_dist()
@@ -189,10 +190,13 @@ class ContinuousTarget(ScipyTarget, ABC):
     """Decimal places answers are printed with (rounding creates ties; see the statistics)."""
 
     def contains(self, value: Outcome) -> bool:
+        """A finite number in the support, widened by half a printed unit when answers are
+        rounded to ``decimals`` (0.0 is a fair answer for a uniform draw of 0.04 at 1 decimal)."""
         if not isinstance(value, int | float) or isinstance(value, bool):
             return False
         low, high = self.scipy_dist().support()
-        return math.isfinite(value) and low <= value <= high
+        slack = 0.0 if self.decimals is None else 0.5 * 10.0**-self.decimals * (1 + 1e-9)
+        return math.isfinite(value) and low - slack <= value <= high + slack
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.scipy_dist().pdf(x), dtype=float)
@@ -237,6 +241,21 @@ class UniformStructuredTarget(Target, ABC):
     def summary(self) -> TargetSummary:
         count = self.count()
         return TargetSummary(support_size=count, entropy=math.log(count))
+
+
+def reject_booleans(values: Any, what: str = "outcome") -> None:
+    """Refuse YAML booleans where labels or numbers are meant.
+
+    YAML reads unquoted ``yes``, ``no``, ``on``, ``off``, ``true`` and ``false`` as booleans,
+    which would otherwise become the integers 1 and 0 without a word.
+    """
+    found = list(values) if isinstance(values, list | tuple | dict) else [values]
+    booleans = [v for v in found if isinstance(v, bool)]
+    if booleans:
+        raise ValueError(
+            f"{what} {booleans[0]!r} is a YAML boolean: quote it "
+            "(unquoted yes, no, on, off, true and false are read as booleans)"
+        )
 
 
 TARGETS: Registry[type[Target]] = Registry("target")

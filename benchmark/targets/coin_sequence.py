@@ -12,6 +12,7 @@ from randbench.targets.base import (
     TargetSummary,
     UniformStructuredTarget,
     register_target,
+    reject_booleans,
 )
 
 
@@ -29,7 +30,10 @@ class CoinSequence(UniformStructuredTarget):
     @classmethod
     def _symbols_are_text(cls, symbols: object) -> object:
         """``[0, 1]`` in YAML means the symbols "0" and "1"."""
-        return [str(s) for s in symbols] if isinstance(symbols, list) else symbols
+        if not isinstance(symbols, list | tuple):
+            return symbols
+        reject_booleans(symbols, "symbol")
+        return [str(s) for s in symbols]
 
     @field_validator("symbols")
     @classmethod
@@ -69,7 +73,7 @@ class CoinSequence(UniformStructuredTarget):
         return [tuple(self.symbols[0] if f else self.symbols[1] for f in row) for row in first]
 
     def summary(self) -> TargetSummary:
-        per_flip = -(_xlogy(1, self.p) * self.p + _xlogy(1, 1 - self.p) * (1 - self.p))
+        per_flip = -sum(q * math.log(q) for q in (self.p, 1 - self.p) if q > 0) + 0.0
         return TargetSummary(support_size=self.count(), entropy=self.length * per_flip)
 
 

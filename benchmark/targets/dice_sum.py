@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from pydantic import Field
 
@@ -19,6 +21,10 @@ class DiceSum(FiniteTarget):
         return list(range(self.dice, self.dice * self.sides + 1))
 
     def probabilities(self) -> np.ndarray:
+        return self._pmf.copy()
+
+    @cached_property
+    def _pmf(self) -> np.ndarray:
         one = np.full(self.sides, 1.0 / self.sides)
         pmf = np.ones(1)
         for _ in range(self.dice):

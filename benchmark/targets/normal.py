@@ -10,6 +10,8 @@ from randbench.targets.base import ContinuousTarget, register_target
 
 @register_target("normal")
 class Normal(ContinuousTarget):
+    """Gaussian with ``mean`` and standard deviation ``sd``."""
+
     mean: float = 0.0
     sd: float = Field(gt=0.0)
 

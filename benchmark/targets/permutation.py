@@ -2,12 +2,25 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 from pydantic import field_validator
 
 from randbench.outcomes import Outcome, ValueKind
-from randbench.targets.base import Analysis, UniformStructuredTarget, register_target
+from randbench.targets.base import (
+    Analysis,
+    UniformStructuredTarget,
+    register_target,
+    reject_booleans,
+)
+
+
+def no_boolean_items(items: Any) -> Any:
+    """Before validation: unquoted YAML yes/no/true/false are booleans, not items."""
+    if isinstance(items, list | tuple):
+        reject_booleans(items, "item")
+    return items
 
 
 def distinct_items(items: list[str | int]) -> list[str | int]:
@@ -28,6 +41,7 @@ class Permutation(UniformStructuredTarget):
     value_kind = ValueKind.PERMUTATION
     items: list[str | int]
 
+    _no_booleans = field_validator("items", mode="before")(no_boolean_items)
     _distinct = field_validator("items")(distinct_items)
 
     def count(self) -> int:
@@ -37,11 +51,12 @@ class Permutation(UniformStructuredTarget):
         return list(itertools.permutations(self.items))
 
     def contains(self, value: Outcome) -> bool:
-        return (
-            isinstance(value, tuple)
-            and len(value) == len(self.items)
-            and set(value) == set(self.items)
-        )
+        if not isinstance(value, tuple) or len(value) != len(self.items):
+            return False
+        try:
+            return set(value) == set(self.items)
+        except TypeError:  # an unhashable element is no item
+            return False
 
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
         orders = rng.permuted(np.tile(np.arange(len(self.items)), (n, 1)), axis=1)

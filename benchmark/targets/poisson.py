@@ -15,4 +15,4 @@ class Poisson(DiscreteUnboundedTarget):
     rate: float = Field(gt=0.0, le=1e6)
 
     def scipy_dist(self) -> Any:
-        return stats.poisson(self.rate)
+        return stats.poisson(mu=self.rate, loc=0)

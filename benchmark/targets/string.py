@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import itertools
 import math
 import string as charsets
+from functools import cached_property
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -19,11 +19,14 @@ NAMED_CHARSETS: dict[str, str] = {
     "alnum": charsets.ascii_letters + charsets.digits,
     "letters": charsets.ascii_letters,
 }
-MIN_ACCEPTANCE = 1e-4
+MAX_REQUIREMENTS = 8
 
 
 def expand_charset(spec: str | list[str]) -> str:
-    """Characters of a charset spec: named sets (``lower``, ``digits``...) or literal characters."""
+    """Characters of a charset spec: named sets (``lower``, ``digits``...) or literal characters.
+
+    A list concatenates its parts; repeated characters count once, in first-seen order.
+    """
     parts = [spec] if isinstance(spec, str) else spec
     chars = "".join(NAMED_CHARSETS.get(part, part) for part in parts)
     return "".join(dict.fromkeys(chars))
@@ -36,14 +39,16 @@ class RandomString(UniformStructuredTarget):
     A requirement is a charset of which at least one character must appear
     ("at least one digit"). The distribution is the exact conditional one: each
     valid string equally likely, so per-position marginals are not uniform over
-    the charset — they come from inclusion–exclusion over the requirements.
+    the charset — they come from inclusion–exclusion over the requirements, and so
+    does the exact sequential sampler (each character drawn with the probability
+    that it starts a valid completion).
     """
 
     analysis = Analysis.STRING
     value_kind = ValueKind.STRING
     length: int = Field(ge=1, le=256)
     charset: str | list[str]
-    require: list[str | list[str]] = Field(default_factory=list)
+    require: list[str | list[str]] = Field(default_factory=list, max_length=MAX_REQUIREMENTS)
 
     @field_validator("charset")
     @classmethod
@@ -62,45 +67,82 @@ class RandomString(UniformStructuredTarget):
             raise ValueError(
                 f"no string of length {self.length} meets all {len(self.require)} requirements"
             )
-        if self.count() / len(alphabet) ** self.length < MIN_ACCEPTANCE:
-            raise ValueError("the requirements leave too few valid strings to sample by rejection")
         return self
 
     def alphabet(self) -> list[str]:
         return list(expand_charset(self.charset))
 
-    def _required_sets(self) -> list[frozenset[str]]:
-        alphabet = set(self.alphabet())
-        return [frozenset(expand_charset(spec)) & alphabet for spec in self.require]
+    @cached_property
+    def _signatures(self) -> list[int]:
+        """For each alphabet character, the bitmask of the requirements it meets."""
+        required = [set(expand_charset(spec)) for spec in self.require]
+        return [
+            sum(1 << j for j, chars in enumerate(required) if c in chars) for c in self.alphabet()
+        ]
 
-    def _inclusion_exclusion(self, length: int, excluded_char: str | None = None) -> int:
-        """Strings of ``length`` meeting every requirement (optionally with one char fixed).
+    @cached_property
+    def _avoiding(self) -> list[int]:
+        """For each set T of requirements (a bitmask), how many characters meet none of T."""
+        return [
+            sum(1 for s in self._signatures if not s & t) for t in range(1 << len(self.require))
+        ]
 
-        With ``excluded_char`` the count is of strings whose first character is that char.
+    def _completions(self, m: int, unmet: int) -> int:
+        """Strings of length ``m`` meeting every requirement in the bitmask ``unmet``.
+
+        Inclusion–exclusion over the subsets T of ``unmet``: (-1)^|T| (chars avoiding T)^m.
         """
-        alphabet = set(self.alphabet())
-        required = self._required_sets()
-        total = 0
-        for size in range(len(required) + 1):
-            for chosen in itertools.combinations(required, size):
-                avoided: set[str] = set().union(*chosen)
-                if excluded_char is not None and excluded_char in avoided:
-                    continue
-                total += (-1) ** size * len(alphabet - avoided) ** length
-        return total
+        key = (m, unmet)
+        cache = self._completion_cache
+        if key not in cache:
+            total, t = 0, unmet
+            while True:  # every submask t of unmet
+                total += (-1) ** t.bit_count() * self._avoiding[t] ** m
+                if t == 0:
+                    break
+                t = (t - 1) & unmet
+            cache[key] = total
+        return cache[key]
+
+    @cached_property
+    def _completion_cache(self) -> dict[tuple[int, int], int]:
+        return {}
+
+    @property
+    def _all(self) -> int:
+        return (1 << len(self.require)) - 1
 
     def count(self) -> int:
-        return self._inclusion_exclusion(self.length)
+        return self._completions(self.length, self._all)
+
+    def _next_char_probabilities(self, m: int, unmet: int) -> np.ndarray:
+        """P(next character) given the unmet requirements and ``m`` characters after it."""
+        total = self._completions(m + 1, unmet)
+        return np.array(
+            [self._completions(m, unmet & ~s) / total for s in self._signatures], dtype=float
+        )
 
     def enumerate(self) -> list[Outcome]:
-        everything = ("".join(c) for c in itertools.product(self.alphabet(), repeat=self.length))
-        return [s for s in everything if self.contains(s)]
+        """Every valid string in lexicographic order of the alphabet, pruning dead branches."""
+        alphabet, signatures = self.alphabet(), self._signatures
+        found: list[Outcome] = []
+
+        def extend(prefix: str, unmet: int) -> None:
+            m = self.length - len(prefix)
+            if m == 0:
+                found.append(prefix)
+                return
+            for c, s in zip(alphabet, signatures, strict=True):
+                if self._completions(m - 1, unmet & ~s) > 0:
+                    extend(prefix + c, unmet & ~s)
+
+        extend("", self._all)
+        return found
 
     def position_probabilities(self) -> np.ndarray:
         """P(character | position), shape (length, alphabet); every position alike by symmetry."""
-        total = self.count()
-        row = [self._inclusion_exclusion(self.length - 1, c) / total for c in self.alphabet()]
-        return np.tile(np.asarray(row), (self.length, 1))
+        row = self._next_char_probabilities(self.length - 1, self._all)
+        return np.tile(row, (self.length, 1))
 
     def characters(self, value: Outcome) -> str:
         return str(value)
@@ -108,19 +150,27 @@ class RandomString(UniformStructuredTarget):
     def contains(self, value: Outcome) -> bool:
         if not isinstance(value, str) or len(value) != self.length:
             return False
-        chars = set(value)
-        return chars <= set(self.alphabet()) and all(chars & r for r in self._required_sets())
+        alphabet = self.alphabet()
+        if not set(value) <= set(alphabet):
+            return False
+        met = 0
+        for c in set(value):
+            met |= self._signatures[alphabet.index(c)]
+        return met == self._all
 
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:
         alphabet = np.asarray(self.alphabet())
-        accept = self.count() / len(alphabet) ** self.length
-        found: list[Outcome] = []
-        while len(found) < n:
-            batch = int(min(1e6, (n - len(found)) / accept * 1.2 + 16))
-            draws = alphabet[rng.integers(0, len(alphabet), size=(batch, self.length))]
-            words = ["".join(row) for row in draws]
-            found.extend(w for w in words if self.contains(w))
-        return found[:n]
+        signatures = np.asarray(self._signatures, dtype=np.int64)
+        unmet = np.full(n, self._all, dtype=np.int64)
+        chosen = np.empty((n, self.length), dtype=np.int64)
+        for position in range(self.length):
+            m = self.length - position - 1
+            for state in np.unique(unmet):
+                rows = np.flatnonzero(unmet == state)
+                p = self._next_char_probabilities(m, int(state))
+                chosen[rows, position] = rng.choice(len(alphabet), size=len(rows), p=p / p.sum())
+            unmet &= ~signatures[chosen[:, position]]
+        return ["".join(row) for row in alphabet[chosen]]
 
     def log_pmf(self, value: Outcome) -> float:
         return -math.log(self.count()) if self.contains(value) else -math.inf

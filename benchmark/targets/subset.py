@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from randbench.outcomes import Outcome, ValueKind
 from randbench.targets.base import Analysis, UniformStructuredTarget, register_target
-from randbench.targets.permutation import distinct_items
+from randbench.targets.permutation import distinct_items, no_boolean_items
 
 
 @register_target("subset")
@@ -20,6 +20,7 @@ class Subset(UniformStructuredTarget):
     items: list[str | int]
     k: int = Field(ge=1)
 
+    _no_booleans = field_validator("items", mode="before")(no_boolean_items)
     _distinct = field_validator("items")(distinct_items)
 
     @model_validator(mode="after")
@@ -40,7 +41,10 @@ class Subset(UniformStructuredTarget):
         if not isinstance(value, tuple) or len(value) != self.k:
             return False
         position = {item: i for i, item in enumerate(self.items)}
-        indices = [position.get(v, -1) for v in value]
+        try:
+            indices = [position.get(v, -1) for v in value]
+        except TypeError:  # an unhashable element is no item
+            return False
         return -1 not in indices and indices == sorted(set(indices))
 
     def sample(self, rng: np.random.Generator, n: int) -> list[Outcome]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydantic import field_validator
 
 from randbench.outcomes import Outcome, ValueKind
-from randbench.targets.base import FiniteTarget, register_target
+from randbench.targets.base import FiniteTarget, register_target, reject_booleans
 
 
 @register_target("uniform_choice")
@@ -13,6 +15,13 @@ class UniformChoice(FiniteTarget):
 
     value_kind = ValueKind.LABEL
     choices: list[str]
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _no_booleans(cls, choices: Any) -> Any:
+        if isinstance(choices, list):
+            reject_booleans(choices, "choice")
+        return choices
 
     @field_validator("choices")
     @classmethod

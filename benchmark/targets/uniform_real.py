@@ -10,6 +10,8 @@ from randbench.targets.base import ContinuousTarget, register_target
 
 @register_target("uniform_real")
 class UniformReal(ContinuousTarget):
+    """Every real number from ``low`` to ``high`` equally likely."""
+
     low: float = 0.0
     high: float = 1.0
 
