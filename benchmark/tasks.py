@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from randbench.parsers import Parser
-from randbench.plugins import PluginSpec
 from randbench.schema import GenerationDefaults
 from randbench.targets import Target
 
@@ -25,8 +24,8 @@ class Task:
     prompt: str
     system: str | None
     assistant_prefix: str | None
-    answer_spec: PluginSpec
-    target_spec: PluginSpec
+    answer_spec: dict[str, dict[str, Any]]
+    target_spec: dict[str, dict[str, Any]]
     parser: Parser
     target: Target
     samples: int
