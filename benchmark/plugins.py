@@ -7,7 +7,7 @@ name to its options (``integer`` / ``{uniform_int: {low: 1, high: 6}}``).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -27,7 +27,7 @@ class PluginError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" if f else m for f, m in problems))
 
 
-def spec_name(spec: PluginSpec) -> str:
+def spec_name(spec: str | Mapping[str, Any]) -> str:
     return spec if isinstance(spec, str) else next(iter(spec))
 
 
