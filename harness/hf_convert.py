@@ -12,6 +12,8 @@ imported inside the functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import os
 import shutil
@@ -46,27 +48,45 @@ def read_marker(model_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def convert_gguf(gguf_path: Path, out_dir: Path, sha256: str | None = None) -> Path:
-    """Write a transformers model directory (float32 safetensors + tokenizer) from a GGUF.
-
-    The directory is built beside ``out_dir`` and renamed into place, so an interrupted
-    conversion never leaves a half-written model that looks finished.
-    """
+def load_gguf(gguf_path: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) read from a GGUF by transformers, de-quantised to float32. The
+    model is marked quantised: use it to compute, not to save."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf_path = Path(gguf_path)
-    out_dir = Path(out_dir)
     if not gguf_path.is_file():
         raise FileNotFoundError(f"no GGUF file at {gguf_path}")
     folder, name = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
-    config = loaded.config
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    return model, tokenizer
+
+
+def convert_gguf(
+    gguf_path: Path,
+    out_dir: Path,
+    *,
+    sha256: str | None = None,
+    loaded: tuple[Any, Any] | None = None,
+) -> Path:
+    """Write a transformers model directory (float32 safetensors + tokenizer) from a GGUF.
+
+    ``loaded`` is :func:`load_gguf`'s result when the caller has it already. The directory
+    is built beside ``out_dir`` and renamed into place, so an interrupted conversion never
+    leaves a half-written model that looks finished.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    gguf_path = Path(gguf_path)
+    out_dir = Path(out_dir)
+    model, tokenizer = loaded if loaded is not None else load_gguf(gguf_path)
+    config = copy.deepcopy(model.config)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    missing, unexpected = fresh.load_state_dict(loaded.state_dict(), strict=False)
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+    missing, unexpected = fresh.load_state_dict(model.state_dict(), strict=False)
     tied = set(getattr(fresh, "_tied_weights_keys", None) or [])
     if config.tie_word_embeddings:
         tied.add("lm_head.weight")
@@ -76,8 +96,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, sha256: str | None = None) -> P
             f"(missing {sorted(set(missing) - tied)}, unexpected {sorted(unexpected)})"
         )
     fresh.tie_weights()
-    fresh.generation_config = loaded.generation_config
-    del loaded
+    fresh.generation_config = copy.deepcopy(model.generation_config)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
@@ -92,6 +111,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, sha256: str | None = None) -> P
             "versions": _versions(),
         }
         (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp made it private; a model cache is not secret
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
@@ -118,8 +138,6 @@ def _versions() -> dict[str, str]:
 
     found = {}
     for package in ("torch", "transformers", "gguf"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found[package] = version(package)
-        except PackageNotFoundError:
-            pass
     return found

@@ -1,0 +1,204 @@
+"""The llama.cpp backend on the embedded SmolLM2 model: real model, no mocks."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+pytest.importorskip("llama_cpp")
+
+from randbench.cli import app
+from randbench.harness.backends import ModelSpec, load_backend
+from randbench.harness.backends.llamacpp import LlamaCppBackend, log_softmax
+from randbench.harness.models import ModelNotFoundError, smollm2_gguf
+from randbench.harness.requests import (
+    GenerateRequest,
+    Message,
+    Prompt,
+    SamplingParams,
+    ScoreRequest,
+)
+
+try:
+    smollm2_gguf()
+except ModelNotFoundError as missing:
+    pytest.skip(str(missing), allow_module_level=True)
+
+DICE = Prompt((Message("user", "Roll a fair 6-sided die. Reply with only the number."),))
+DIGIT = Prompt((Message("user", "Here is a random digit between 1 and 4: "),))
+
+
+@pytest.fixture(scope="module")
+def chat() -> LlamaCppBackend:
+    backend = load_backend(ModelSpec("smollm2"))
+    assert isinstance(backend, LlamaCppBackend)
+    return backend
+
+
+@pytest.fixture(scope="module")
+def raw() -> LlamaCppBackend:
+    backend = load_backend(ModelSpec("smollm2", args={"chat_template": False}))
+    assert isinstance(backend, LlamaCppBackend)
+    return backend
+
+
+def generate(
+    backend: LlamaCppBackend,
+    seeds: tuple[int, ...],
+    temperature: float = 1.0,
+    max_tokens: int = 8,
+    prompt: Prompt = DICE,
+    top_p: float = 1.0,
+) -> list[str]:
+    request = GenerateRequest("t", prompt, SamplingParams(temperature, top_p, max_tokens), seeds)
+    (completions,) = backend.generate([request])
+    assert len(completions) == len(seeds)
+    assert all(c.tokens is not None and 0 <= c.tokens <= max_tokens for c in completions)
+    return [c.text for c in completions]
+
+
+def test_importing_the_backends_does_not_import_llama_cpp() -> None:
+    code = (
+        "import sys, randbench.harness.backends as b; "
+        "assert {'llamacpp', 'smollm2'} <= set(b.BACKENDS.names()); "
+        "assert 'llama_cpp' not in sys.modules, 'llama_cpp imported eagerly'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chat_prompt_ends_with_the_assistant_turn_and_prefix(chat: LlamaCppBackend) -> None:
+    prompt = Prompt(DICE.messages, assistant_prefix="I rolled a ")
+    assert chat.render(prompt).endswith("<|im_start|>assistant\nI rolled a ")
+    assert chat.llama.detokenize([chat.end_of_turn], special=True) == b"<|im_end|>"
+
+
+def test_generate_is_reproducible_per_seed(chat: LlamaCppBackend) -> None:
+    seeds = tuple(range(100, 108))
+    first = generate(chat, seeds)
+    assert generate(chat, seeds) == first
+    assert generate(chat, (seeds[3],)) == [first[3]], "a sample does not depend on its batch"
+    assert len(set(first)) >= 5, first
+    greedy = generate(chat, seeds[:4], temperature=0.0)
+    assert len(set(greedy)) == 1
+    nucleus = generate(chat, seeds[:4], top_p=0.5)
+    assert generate(chat, seeds[:4], top_p=0.5) == nucleus
+
+
+def test_the_prompt_is_evaluated_once_per_request(chat: LlamaCppBackend) -> None:
+    n_prompt = len(chat.prompt_tokens(DICE))
+    before_tokens, before_prompts = chat.tokens_evaluated, chat.prompt_evaluations
+    request = GenerateRequest("t", DICE, SamplingParams(1.0, 1.0, 6), tuple(range(12)))
+    (completions,) = chat.generate([request])
+    evaluated = chat.tokens_evaluated - before_tokens
+    new = sum(c.tokens or 0 for c in completions)
+    assert chat.prompt_evaluations - before_prompts == 1
+    # Every sample costs its own tokens (its last one need not be evaluated), never the prompt.
+    assert n_prompt + new - len(completions) <= evaluated <= n_prompt + new
+    assert evaluated < 2 * n_prompt + new < len(completions) * n_prompt
+
+
+def fresh_logprob(path: Path, context: list[int], continuation: list[int]) -> float:
+    """log P(continuation | context) from a separate model evaluating everything from scratch."""
+    import llama_cpp
+
+    llama = llama_cpp.Llama(str(path), n_ctx=512, logits_all=True, verbose=False)
+    tokens = context + continuation
+    llama.eval(tokens)
+    logprobs = log_softmax(np.asarray(llama.scores[: len(tokens)]))
+    positions = np.arange(len(context) - 1, len(tokens) - 1)
+    return float(logprobs[positions, continuation].sum())
+
+
+def test_scores_equal_an_independent_pass(chat: LlamaCppBackend) -> None:
+    candidates = ("1", "4", "6", "42", "Heads", "I rolled a 3.")
+    (scores,) = chat.score([ScoreRequest("t", DICE, candidates)])
+    assert scores.exact and len(scores.logprobs) == len(candidates)
+    context = chat.prompt_tokens(DICE)
+    for candidate, logprob in zip(candidates, scores.logprobs, strict=True):
+        expected = fresh_logprob(
+            chat.path, context, [*chat.candidate_tokens(candidate), chat.end_of_turn]
+        )
+        assert logprob == pytest.approx(expected, abs=1e-4), candidate
+
+
+def test_one_token_answers_are_a_proper_distribution(raw: LlamaCppBackend) -> None:
+    prompt = Prompt((Message("user", "Here is a random digit between 1 and 9: "),))
+    (scores,) = raw.score([ScoreRequest("t", prompt, tuple("123456789"))])
+    assert all(len(raw.candidate_tokens(c)) == 1 for c in "123456789")
+    mass = sum(math.exp(lp) for lp in scores.logprobs)
+    assert 0 < mass <= 1 + 1e-9
+    assert raw.render(prompt) == "Here is a random digit between 1 and 9: "
+
+
+def test_sampled_first_tokens_follow_the_model_distribution(raw: LlamaCppBackend) -> None:
+    digits = "1234"
+    tokens = [raw.candidate_tokens(d)[0] for d in digits]
+    first = log_softmax(raw._prefill(DIGIT)[1])[tokens]
+    expected = np.exp(first - first.max())
+    samples = generate(raw, tuple(range(400)), max_tokens=1, prompt=DIGIT)
+    counts = np.array([samples.count(d) for d in digits])
+    assert counts.sum() >= 200, "most first tokens are one of the digits"
+    expected = expected / expected.sum() * counts.sum()
+    assert stats.chisquare(counts, expected).pvalue > 0.001, (counts, expected)
+
+
+def test_runner_end_to_end(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", "--model", "smollm2", "--tasks", "dice_d6,coin_flip", "--method", "direct,logprob",
+         "--samples", "20", "--max-tokens", "8",
+         "--output-path", str(tmp_path), "--cache", str(tmp_path / "c.sqlite")],
+        terminal_width=200,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob("results_*.json")
+    document = json.loads(path.read_text())
+    model = document["config"]["model"]
+    assert model["backend"] == "smollm2" and model["name"] == "SmolLM2-135M-Instruct-Q4_1"
+    assert len(model["sha256"]) == 64
+    for name in ("dice_d6", "coin_flip"):
+        direct = document["results"][name]["direct"]
+        assert direct["n"] == 20
+        assert 0.0 <= direct["validity"] <= 1.0
+        invalid = round((1 - direct["validity"]) * 20)
+        assert sum(direct["invalid_reasons"].values()) == invalid, direct["invalid_reasons"]
+        exact = document["results"][name]["logprob"]
+        assert exact["exact"] is True
+        assert 0.0 <= exact["values"]["mass_outside_support"] <= 1.0
+    (samples,) = tmp_path.glob("samples_*.jsonl")
+    lines = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert sum(1 for x in lines if x["method"] == "direct") == 40
+
+
+def test_unknown_model_arg_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"unknown model arg\(s\) temprature.*n_ctx"):
+        load_backend(ModelSpec("smollm2", args={"temprature": 1}))
+    with pytest.raises(ValueError, match="positive integer"):
+        load_backend(ModelSpec("smollm2", args={"n_ctx": "big"}))
+
+
+def test_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no GGUF file at .*nothing\.gguf"):
+        load_backend(ModelSpec("llamacpp", str(tmp_path / "nothing.gguf")))
+    with pytest.raises(ValueError, match=r"llamacpp:PATH\.gguf"):
+        load_backend(ModelSpec("llamacpp"))
+    with pytest.raises(ValueError, match="takes no name"):
+        load_backend(ModelSpec("smollm2", "other.gguf"))
+
+
+def test_parallel_sequences_agree_with_one_at_a_time(chat: LlamaCppBackend) -> None:
+    wide = load_backend(ModelSpec("smollm2", args={"parallel": 4}))
+    candidates = tuple("123456")
+    (one,) = chat.score([ScoreRequest("t", DICE, candidates)])
+    (four,) = wide.score([ScoreRequest("t", DICE, candidates)])
+    # Batched arithmetic may move logits a little, never the distribution.
+    assert np.allclose(one.logprobs, four.logprobs, atol=0.1)
+    assert len(generate(wide, tuple(range(6)), max_tokens=4)) == 6
