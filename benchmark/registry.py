@@ -7,7 +7,9 @@ and the CLI consult, so nothing else needs to change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -56,3 +58,11 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def import_plugins(package: str, path: Iterable[str]) -> None:
+    """Import every module of a plug-in package (but ``base``), so that their decorators run:
+    adding a plug-in is then one new file."""
+    for module in pkgutil.iter_modules(path):
+        if module.name != "base":
+            importlib.import_module(f"{package}.{module.name}")

@@ -5,13 +5,9 @@ Every module of this package is imported here, so a new parser is one new file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from randbench.parsers.base import PARSERS, Parser, register_parser
+from randbench.registry import import_plugins
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_plugins(__name__, __path__)
 
 __all__ = ["PARSERS", "Parser", "register_parser"]

@@ -5,9 +5,7 @@ Every module of this package is imported here, so a new target is one new file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from randbench.registry import import_plugins
 from randbench.targets.base import (
     TARGETS,
     Analysis,
@@ -17,8 +15,6 @@ from randbench.targets.base import (
     register_target,
 )
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_plugins(__name__, __path__)
 
 __all__ = ["TARGETS", "Analysis", "FiniteTarget", "Target", "TargetSummary", "register_target"]

@@ -6,9 +6,6 @@ their engines (torch, llama_cpp, openai) inside the backend, never at the top.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from randbench.harness.backends.base import (
     BACKENDS,
     Backend,
@@ -18,10 +15,9 @@ from randbench.harness.backends.base import (
     load_backend,
     register_backend,
 )
+from randbench.registry import import_plugins
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_plugins(__name__, __path__)
 
 __all__ = [
     "BACKENDS",

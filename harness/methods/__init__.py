@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from randbench.harness.methods.base import (
     METHODS,
     Method,
@@ -12,9 +9,8 @@ from randbench.harness.methods.base import (
     ScoringMethod,
     register_method,
 )
+from randbench.registry import import_plugins
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_plugins(__name__, __path__)
 
 __all__ = ["METHODS", "Method", "SamplingMethod", "ScoringMethod", "register_method"]
