@@ -8,6 +8,7 @@ identity comes from :meth:`Backend.identity`, which drops key-like arguments.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import re
 import subprocess
@@ -52,6 +53,18 @@ def git_hash() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def json_safe(value: Any) -> Any:
+    """Non-finite floats (an undefined normalised entropy, an infinite KL) become null:
+    strict JSON has no NaN or Infinity, and the leaderboard reads these files as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def slug(text: str) -> str:
@@ -137,7 +150,7 @@ def write_results(
     runs: Sequence[TaskRun],
 ) -> tuple[Path, Path]:
     """Write ``results_<model>_<time>.json`` and ``samples_<model>_<time>.jsonl``."""
-    document = result_document(model, methods, config, runs)
+    document = json_safe(result_document(model, methods, config, runs))
     stamp = document["config"]["date"].replace(":", "-").replace("+00-00", "Z")
     name = slug(f"{model['backend']}_{model['name']}" if model.get("name") else model["backend"])
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -146,5 +159,5 @@ def write_results(
     result_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     with samples_path.open("w", encoding="utf-8") as out:
         for line in sample_lines(runs):
-            out.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
+            out.write(json.dumps(json_safe(line), ensure_ascii=False, allow_nan=False) + "\n")
     return result_path, samples_path

@@ -192,3 +192,18 @@ def test_unknown_model_method_and_task_are_clear_errors() -> None:
     bad_task = runner.invoke(app, ["run", "--model", "oracle", "--tasks", "dice_d7"])
     assert bad_task.exit_code == 2
     assert "no task or group matches 'dice_d7'" in bad_task.output
+
+
+def test_undefined_metrics_are_written_as_null(tmp_path: Path) -> None:
+    """A point-mass control in logprob mode has an undefined normalised entropy (NaN)."""
+    result = CliRunner().invoke(
+        app,
+        ["run", "--model", "oracle", "--tasks", "control_loaded_die", "--method", "logprob",
+         "--output-path", str(tmp_path), "--cache", str(tmp_path / "c.sqlite")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob("results_*.json")
+    text = path.read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    values = json.loads(text)["results"]["control_loaded_die"]["logprob"]["values"]
+    assert values["entropy_normalised"] is None
