@@ -18,7 +18,7 @@ class Logprob(ScoringMethod):
 
     def not_applicable(self, task: Task) -> str | None:
         if task.target.support() is None:
-            return "the target's support is not finite and small enough to enumerate"
+            return "skipped: support too large to enumerate"
         return None
 
     def request(self, task: Task) -> ScoreRequest:
