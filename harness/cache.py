@@ -89,9 +89,5 @@ class ResponseCache:
                 [(f"{run}:{i}", run, i, json.dumps(r)) for i, r in responses.items()],
             )
 
-    def count(self, run: str) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_key = ?", (run,)).fetchone()
-        return int(row[0])
-
     def close(self) -> None:
         self._db.close()

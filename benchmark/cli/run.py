@@ -14,7 +14,7 @@ from rich.table import Table
 
 from randbench.harness.backends import CapabilityError, ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
-from randbench.harness.methods import METHODS, Method
+from randbench.harness.methods import METHODS
 from randbench.harness.results import write_results
 from randbench.harness.runner import RunConfig, Runner, TaskRun
 from randbench.loader import TaskLoadError, load_tasks
@@ -117,7 +117,3 @@ def _num(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.3g}"
-
-
-def known_methods() -> list[type[Method]]:
-    return [METHODS.get(n) for n in METHODS.names()]

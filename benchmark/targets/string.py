@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 import string as charsets
 from functools import cached_property
 
@@ -171,6 +170,3 @@ class RandomString(UniformStructuredTarget):
                 chosen[rows, position] = rng.choice(len(alphabet), size=len(rows), p=p / p.sum())
             unmet &= ~signatures[chosen[:, position]]
         return ["".join(row) for row in alphabet[chosen]]
-
-    def log_pmf(self, value: Outcome) -> float:
-        return -math.log(self.count()) if self.contains(value) else -math.inf
