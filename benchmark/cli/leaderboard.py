@@ -1,0 +1,60 @@
+"""``randbench leaderboard build``: result files to a static site that opens from file://."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+leaderboard_app = typer.Typer(
+    help="Build the static leaderboard site from result files.", no_args_is_help=True
+)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@leaderboard_app.command("build")
+def build(
+    results_dir: Annotated[
+        Path, typer.Argument(help="Folder of results_*.json and samples_*.jsonl files.")
+    ] = Path("results"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the site (replaced if a site).")
+    ] = Path("site"),
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(help="Leave malformed result files out (and list them) instead of failing."),
+    ] = False,
+    bootstrap: Annotated[
+        int, typer.Option(min=100, help="Bootstrap resamples per interval.")
+    ] = 1000,
+) -> None:
+    """Render the leaderboard: rankings, per-task drill-downs with plots, raw samples, downloads."""
+    from randbench.leaderboard.load import ResultFileError
+    from randbench.leaderboard.site import SiteFolderError, build_site
+
+    try:
+        report = build_site(results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap)
+    except ResultFileError as error:
+        for problem in error.problems:
+            errors.print(f"error: {escape(problem)}")
+        errors.print("no site written (use --skip-invalid to leave malformed files out)")
+        raise typer.Exit(2) from None
+    except SiteFolderError as error:
+        errors.print(f"error: {escape(str(error))}")
+        raise typer.Exit(2) from None
+    for problem in report.problems:
+        errors.print(f"warning: left out: {escape(problem)}")
+    for path in report.superseded:
+        console.print(
+            f"superseded by a newer run of the same model and method: {escape(str(path))}"
+        )
+    index = (report.out_dir / "index.html").resolve()
+    console.print(
+        f"{report.rows} rows, {report.pages} pages, {report.files} files, "
+        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s\nopen {index.as_uri()}",
+        soft_wrap=True,
+    )

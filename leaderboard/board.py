@@ -1,0 +1,237 @@
+"""Loaded runs -> the leaderboard: one row per model x method, scored, ranked, and every
+page's facts. Nothing here writes files or knows HTML."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from randbench.leaderboard.load import Loaded, ModelInfo, RunFile, TaskData, TaskInfo, latest_runs
+from randbench.leaderboard.scoring import (
+    N_BOOTSTRAP,
+    Aggregate,
+    TaskScore,
+    aggregate,
+    category_subsets,
+    fdr_passes,
+    task_score,
+    tied_ranks,
+)
+from randbench.plugins import spec_name
+
+_SAFE = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
+
+
+def slug(text: str, *, hashed: bool = False) -> str:
+    """A file-name-safe id: lowercase ASCII letters, digits, ``-`` and ``_`` only.
+
+    Text from result files is untrusted: names such as ``..`` or ``a/b`` must not
+    become paths. Text that is not already safe (or any text, with ``hashed``) gets a
+    short digest of the original, so that different texts never share an id.
+    """
+    cleaned = "-".join(re.findall(r"[a-z0-9_]+", text.lower()))[:40].strip("-_") or "x"
+    if hashed or cleaned != text or not _SAFE.fullmatch(text):
+        return f"{cleaned}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return cleaned
+
+
+@dataclass
+class TaskView:
+    """A task as the result files describe it (the first file that has it)."""
+
+    name: str
+    slug: str
+    category: str
+    analysis: str
+    info: TaskInfo
+    target: str
+    answer: str
+
+
+@dataclass
+class Row:
+    """One model x method: its scores and the facts of the index table."""
+
+    id: str
+    model: ModelInfo
+    model_slug: str
+    method: str
+    method_slug: str
+    run: RunFile
+    tasks: dict[str, TaskScore]
+    data: dict[str, TaskData]
+    overall: Aggregate
+    categories: dict[str, Aggregate]
+    controls: float | None = None
+    validity: float = 0.0
+    samples: int = 0
+    passed: tuple[int, int] | None = None
+    sampling: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Tasks the run reported as skipped for this method, with the reason."""
+    subsets: dict[str, Aggregate] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.model.label()
+
+    @property
+    def exact(self) -> bool:
+        return any(s.exact for s in self.tasks.values())
+
+    @property
+    def date(self) -> datetime:
+        return self.run.document.config.date
+
+
+@dataclass
+class Board:
+    rows: list[Row]
+    tasks: dict[str, TaskView]
+    categories: list[str]
+    runs: list[RunFile]
+    superseded: list[Path]
+    problems: list[str]
+    subsets: list[tuple[str, ...]]
+
+    def models(self) -> dict[str, list[Row]]:
+        """Rows by model slug, in first-appearance order of the ranked table."""
+        out: dict[str, list[Row]] = {}
+        for row in self.rows:
+            out.setdefault(row.model_slug, []).append(row)
+        return out
+
+    def rows_for_task(self, name: str) -> list[Row]:
+        return [r for r in self.rows if name in r.tasks]
+
+
+def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
+    chosen, superseded = latest_runs(loaded.runs)
+    rows = [
+        _row(run, model_key, method, n_boot)
+        for (model_key, method), run in sorted(chosen.items(), key=lambda kv: kv[0])
+    ]
+    categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
+    subsets = category_subsets(categories)
+    for subset in subsets:
+        key = ",".join(subset)
+        for row in rows:
+            row.subsets[key] = aggregate(list(row.tasks.values()), subset)
+        _rank([r.subsets[key] for r in rows])
+    _rank([r.overall for r in rows])
+    rows.sort(key=_order)
+    tasks = _task_views(rows)
+    return Board(
+        rows=rows,
+        tasks=tasks,
+        categories=categories,
+        runs=sorted({id(r.run): r.run for r in rows}.values(), key=lambda r: r.path.name),
+        superseded=superseded,
+        problems=loaded.problems,
+        subsets=subsets,
+    )
+
+
+def _rank(aggregates: list[Aggregate]) -> None:
+    for agg, rank in zip(aggregates, tied_ranks(aggregates), strict=True):
+        agg.rank = rank
+
+
+def _order(row: Row) -> tuple[int, float, str, str]:
+    score = row.overall.score
+    return (
+        row.overall.rank if row.overall.rank is not None else 1 << 30,
+        -(score if score is not None else -1.0),
+        row.label,
+        row.method,
+    )
+
+
+def _row(run: RunFile, model_key: str, method: str, n_boot: int) -> Row:
+    model = run.model
+    model_slug = slug(model.label(), hashed=True)
+    method_slug = slug(method)
+    row_id = f"{model_slug}--{method_slug}"
+    data = {name: d for (name, m), d in sorted(run.tasks.items()) if m == method}
+    scores = {name: task_score(d, row_id, n_boot) for name, d in data.items()}
+    task_list = list(scores.values())
+    categories = sorted({s.category for s in task_list if s.scored})
+    row = Row(
+        id=row_id,
+        model=model,
+        model_slug=model_slug,
+        method=method,
+        method_slug=method_slug,
+        run=run,
+        tasks=scores,
+        data=data,
+        overall=aggregate(task_list),
+        categories={c: aggregate(task_list, [c]) for c in categories},
+    )
+    row.skipped = {s.task: s.reason for s in run.document.skipped if s.method == method}
+    _facts(row)
+    return row
+
+
+def _facts(row: Row) -> None:
+    scores = list(row.tasks.values())
+    controls = [s.accuracy for s in scores if s.accuracy is not None]
+    row.controls = sum(controls) / len(controls) if controls else None
+    entries = [d.entry for d in row.data.values()]
+    if row.exact:
+        row.validity = sum(s.validity for s in scores) / len(scores) if scores else 0.0
+        row.samples = 0
+    else:
+        total = sum(e.n for e in entries)
+        row.validity = sum(e.n_valid for e in entries) / total if total else 0.0
+        row.samples = total
+    p_values = {
+        name: d.entry.p_value
+        for name, d in row.data.items()
+        if d.entry.p_value is not None and not d.entry.is_exact
+    }
+    row.passed = fdr_passes(scores, p_values)
+    row.sampling = sampling_summary(row)
+
+
+def sampling_summary(row: Row) -> str:
+    """The sampling settings of a row in one short line."""
+    if row.exact:
+        return "exact distribution (no sampling)"
+    settings = [d.entry.sampling for d in row.data.values() if d.entry.sampling is not None]
+    if not settings:
+        return "not recorded"
+    parts = []
+    for label, values in (
+        ("T", sorted({s.temperature for s in settings})),
+        ("top-p", sorted({s.top_p for s in settings})),
+        ("max tokens", sorted({s.max_tokens for s in settings})),
+    ):
+        shown = [f"{v:g}" for v in values]
+        parts.append(
+            f"{label} {shown[0]}" if len(shown) == 1 else f"{label} {shown[0]}–{shown[-1]}"
+        )
+    return ", ".join(parts)
+
+
+def _task_views(rows: Sequence[Row]) -> dict[str, TaskView]:
+    views: dict[str, TaskView] = {}
+    for row in rows:
+        for name, data in row.data.items():
+            if name in views:
+                continue
+            info = data.entry.task
+            views[name] = TaskView(
+                name=name,
+                slug=slug(name),
+                category=info.category,
+                analysis=data.entry.analysis,
+                info=info,
+                target=data.target.describe(),
+                answer=spec_name(info.answer),
+            )
+    return dict(sorted(views.items(), key=lambda kv: (kv[1].category, kv[0])))

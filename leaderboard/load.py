@@ -1,0 +1,360 @@
+"""Read result files: ``results_*.json`` and the ``samples_*.jsonl`` beside each one.
+
+Everything in these files is untrusted input. Each file is validated against the
+result format that :mod:`randbench.harness.results` writes; every problem is
+reported with the file (and line, for JSONL) and the field path, and a bad file
+is never silently dropped: :func:`load_results` raises :class:`ResultFileError`,
+or with ``skip_invalid`` returns the problems so that the build can report them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from randbench.metrics import TaskMetrics
+from randbench.outcomes import Outcome
+from randbench.plugins import PluginError, build_plugin
+from randbench.targets import TARGETS, Target
+
+RESULT_GLOB = "results_*.json"
+
+
+class ResultFileError(ValueError):
+    """One or more result files are malformed; ``problems`` are ``file: where: what`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Lenient(BaseModel):
+    """Fields the leaderboard does not use are ignored (newer files may add some)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ModelInfo(_Lenient):
+    backend: str
+    name: str = ""
+    args: dict[str, Any] = {}
+
+    def label(self) -> str:
+        """``backend:name (k=v, ...)``, as a person would write the model."""
+        text = f"{self.backend}:{self.name}" if self.name else self.backend
+        if self.args:
+            text += " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.args.items())) + ")"
+        return text
+
+    def key(self) -> str:
+        """Identity of the model across result files."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+class RunSettings(_Lenient):
+    seed: int = 0
+    samples: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+
+
+class RunConfigInfo(_Lenient):
+    model: ModelInfo
+    methods: list[str]
+    run: RunSettings = RunSettings()
+    date: datetime
+    git_hash: str | None = None
+    versions: dict[str, str] = {}
+    task_hashes: dict[str, str] = {}
+
+    @field_validator("date")
+    @classmethod
+    def _aware(cls, date: datetime) -> datetime:
+        if date.tzinfo is None:
+            raise ValueError("the date has no time zone")
+        return date
+
+
+class TaskInfo(_Lenient):
+    category: str
+    groups: list[str] = []
+    split: str = "train"
+    target: dict[str, dict[str, Any]]
+    answer: dict[str, dict[str, Any]]
+    prompt: str
+    system: str | None = None
+    assistant_prefix: str | None = None
+
+
+class SamplingInfo(_Lenient):
+    temperature: float
+    top_p: float
+    max_tokens: int
+
+
+class Entry(TaskMetrics):
+    """One task x method of a result file: the harness's metrics plus what the task was."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task: TaskInfo
+    sampling: SamplingInfo | None = None
+    note: str | None = None
+
+    @property
+    def is_exact(self) -> bool:
+        """Logprob-style entries (a distribution read from the model) rather than samples."""
+        return self.exact is not None
+
+
+class Skipped(_Lenient):
+    task: str
+    method: str
+    reason: str
+
+
+class ResultDocument(_Lenient):
+    randbench_version: str
+    config: RunConfigInfo
+    results: dict[str, dict[str, Entry]]
+    skipped: list[Skipped] = []
+
+
+class OutcomeLine(_Lenient):
+    value: Any = None
+    invalid_reason: str | None = None
+
+
+class SampleLine(_Lenient):
+    task: str
+    method: str
+    index: int
+    seed: int | None = None
+    completion: str
+    outcomes: list[OutcomeLine]
+
+
+class ScoreLine(_Lenient):
+    task: str
+    method: str
+    logprobs: list[float | None]
+    exact: bool = True
+
+
+@dataclass
+class TaskData:
+    """One task x method of a run: its metrics, its target, and what the model said."""
+
+    name: str
+    method: str
+    entry: Entry
+    target: Target
+    samples: list[SampleLine] = field(default_factory=list)
+    logprobs: list[float | None] | None = None
+
+
+@dataclass
+class RunFile:
+    """A result file and its samples file, checked against each other."""
+
+    path: Path
+    samples_path: Path
+    document: ResultDocument
+    tasks: dict[tuple[str, str], TaskData]
+
+    @property
+    def model(self) -> ModelInfo:
+        return self.document.config.model
+
+
+@dataclass
+class Loaded:
+    runs: list[RunFile]
+    problems: list[str]
+
+
+def outcome_value(raw: Any) -> Outcome:
+    """A JSON outcome back to the harness's value: JSON arrays were tuples."""
+    if isinstance(raw, list):
+        return tuple(outcome_value(v) for v in raw)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError(f"not an outcome value: {raw!r:.60}")
+    return raw
+
+
+def load_results(results_dir: Path, *, skip_invalid: bool = False) -> Loaded:
+    """Every run under ``results_dir``; malformed files raise, or with ``skip_invalid``
+    are left out and reported in :attr:`Loaded.problems`."""
+    if not results_dir.is_dir():
+        raise ResultFileError([f"{results_dir}: not a folder of result files"])
+    runs, problems = [], []
+    for path in sorted(results_dir.glob(RESULT_GLOB)):
+        try:
+            runs.append(load_run(path))
+        except ResultFileError as error:
+            problems.extend(error.problems)
+    if problems and not skip_invalid:
+        raise ResultFileError(problems)
+    return Loaded(runs, problems)
+
+
+def load_run(path: Path) -> RunFile:
+    """One result file and its samples; raises :class:`ResultFileError` listing every problem."""
+    document = _read_document(path)
+    samples_path = path.with_name("samples_" + path.name.removeprefix("results_")).with_suffix(
+        ".jsonl"
+    )
+    if not samples_path.is_file():
+        raise ResultFileError([f"{path}: no samples file beside it (expected {samples_path.name})"])
+    tasks, problems = _task_data(path, document)
+    problems += _attach_samples(samples_path, tasks)
+    problems += _check_counts(path, samples_path, tasks)
+    if problems:
+        raise ResultFileError(problems)
+    return RunFile(path, samples_path, document, tasks)
+
+
+def _read_document(path: Path) -> ResultDocument:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ResultFileError([f"{path}: not UTF-8 text ({error.reason})"]) from None
+    except json.JSONDecodeError as error:
+        raise ResultFileError(
+            [f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}"]
+        ) from None
+    try:
+        return ResultDocument.model_validate(raw)
+    except ValidationError as error:
+        raise ResultFileError(_validation_problems(str(path), error)) from None
+
+
+def _validation_problems(where: str, error: ValidationError) -> list[str]:
+    problems = []
+    for e in error.errors():
+        loc = ".".join(str(part) for part in e["loc"]) or "(top level)"
+        problems.append(f"{where}: {loc}: {e['msg']}")
+    return problems
+
+
+def _task_data(
+    path: Path, document: ResultDocument
+) -> tuple[dict[tuple[str, str], TaskData], list[str]]:
+    tasks: dict[tuple[str, str], TaskData] = {}
+    problems = []
+    for name, methods in document.results.items():
+        for method, entry in methods.items():
+            try:
+                target = build_plugin(TARGETS, entry.task.target)  # type: ignore[arg-type]
+            except PluginError as error:
+                problems.append(f"{path}: results.{name}.{method}.task.target: {error}")
+                continue
+            tasks[(name, method)] = TaskData(name, method, entry, target)
+    return tasks, problems
+
+
+def _attach_samples(samples_path: Path, tasks: dict[tuple[str, str], TaskData]) -> list[str]:
+    problems: list[str] = []
+    try:
+        lines = samples_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        return [f"{samples_path}: not UTF-8 text ({error.reason})"]
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        problem = _attach_line(f"{samples_path}:{number}", text, tasks)
+        if problem:
+            problems.append(problem)
+        if len(problems) >= MAX_PROBLEMS_PER_FILE:
+            problems.append(f"{samples_path}: more problems not shown")
+            break
+    return problems
+
+
+MAX_PROBLEMS_PER_FILE = 20
+
+
+def _attach_line(where: str, text: str, tasks: dict[tuple[str, str], TaskData]) -> str | None:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"{where}: not JSON: {error.msg}"
+    if not isinstance(raw, dict):
+        return f"{where}: expected a JSON object, got {type(raw).__name__}"
+    model: type[SampleLine] | type[ScoreLine] = ScoreLine if "logprobs" in raw else SampleLine
+    try:
+        line = model.model_validate(raw)
+    except ValidationError as error:
+        return "; ".join(_validation_problems(where, error))
+    data = tasks.get((line.task, line.method))
+    if data is None:
+        return f"{where}: task {line.task!r} with method {line.method!r} is not in the result file"
+    if isinstance(line, ScoreLine):
+        data.logprobs = line.logprobs
+        return None
+    for outcome in line.outcomes:
+        if outcome.invalid_reason is None:
+            problem = _check_value(where, data.target, outcome.value)
+            if problem:
+                return problem
+    data.samples.append(line)
+    return None
+
+
+def _check_value(where: str, target: Target, raw: Any) -> str | None:
+    try:
+        value = outcome_value(raw)
+    except ValueError as error:
+        return f"{where}: {error}"
+    if not target.contains(value):
+        return f"{where}: valid outcome {raw!r:.60} is outside the task's target"
+    return None
+
+
+def _check_counts(
+    path: Path, samples_path: Path, tasks: dict[tuple[str, str], TaskData]
+) -> list[str]:
+    problems = []
+    for (name, method), data in tasks.items():
+        entry = data.entry
+        if entry.is_exact:
+            support = data.target.support()
+            if data.logprobs is None:
+                problems.append(f"{samples_path}: no logprobs line for {name} ({method})")
+            elif support is None or len(support) != len(data.logprobs):
+                size = "no enumerable support" if support is None else f"{len(support)} outcomes"
+                problems.append(
+                    f"{samples_path}: {name} ({method}): {len(data.logprobs)} logprobs, "
+                    f"but the target has {size}"
+                )
+            continue
+        outcomes = sum(len(s.outcomes) for s in data.samples)
+        if outcomes != entry.n:
+            problems.append(
+                f"{path}: results.{name}.{method}.n is {entry.n}, "
+                f"but {samples_path.name} has {outcomes} outcomes for it"
+            )
+    return problems
+
+
+def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RunFile], list[Path]]:
+    """The file behind each row (model key, method), and the files no row uses.
+
+    One row is one model x method: when several files hold the same model and method
+    (a larger rerun beside an older one), the newest by date wins and the older
+    ones are reported as superseded (ties go to the later file name).
+    """
+    newest: dict[tuple[str, str], RunFile] = {}
+    ordered = sorted(runs, key=lambda r: (r.document.config.date, r.path.name))
+    for run in ordered:
+        for method in sorted({method for (_, method) in run.tasks}):
+            newest[(run.model.key(), method)] = run
+    used = {id(r) for r in newest.values()}
+    return newest, [r.path for r in ordered if id(r) not in used]

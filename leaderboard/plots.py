@@ -1,0 +1,371 @@
+"""Plots rendered at build time as SVG with matplotlib, byte-for-byte reproducible.
+
+Every plot is drawn on a fresh :class:`~matplotlib.figure.Figure` (no pyplot state),
+saved with a fixed ``svg.hashsalt`` and no date, so the same results give the same
+files. Labels come from result files (untrusted): they are shortened and their
+``$`` escaped so that matplotlib never reads them as mathtext; the pages show the
+SVGs through ``<img>``, where nothing in an SVG can run.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy import stats
+
+from randbench.leaderboard.load import TaskData, outcome_value
+from randbench.leaderboard.scoring import Aggregate, TaskScore, seed_for
+from randbench.targets import Analysis
+
+MODEL = "#1f5fa8"
+TARGET = "#555555"
+BAND = "#d9d9d9"
+METHOD_COLOURS = ("#1f5fa8", "#d0661a", "#2a8a4a", "#8a3fa0", "#a83232", "#6b6b2a")
+MAX_BARS = 60
+MANY_NUMBERS = 30
+"""Numeric supports with more outcomes than this are shown as a CDF, not bars."""
+RC: dict[str, Any] = {
+    "svg.hashsalt": "randbench",
+    "text.parse_math": False,
+    "svg.fonttype": "none",
+    "font.size": 8.5,
+    "font.family": "DejaVu Sans",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 9.5,
+    "axes.titleweight": "bold",
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+}
+
+
+@contextmanager
+def _figure(
+    width: float = 6.4, height: float = 3.0, *, fit: bool = False
+) -> Iterator[tuple[Figure, io.StringIO]]:
+    """A figure saved as SVG on exit. ``fit`` lays it out around its labels (slower: for
+    plots with long labels); otherwise fixed margins leave room for rotated tick labels."""
+    out = io.StringIO()
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
+        fig = Figure(figsize=(width, height), layout="constrained" if fit else None)
+        if not fit:
+            fig.subplots_adjust(left=0.1, right=0.97, top=0.9, bottom=0.25)
+        yield fig, out
+        fig.savefig(out, format="svg", metadata={"Date": None})
+
+
+def text(label: object, limit: int = 18) -> str:
+    """A label cut to ``limit`` characters (``text.parse_math`` is off: drawn literally)."""
+    shown = str(label)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def plot_kind(score: TaskScore, data: TaskData) -> str:
+    """Which picture a task calls for."""
+    analysis = data.target.analysis
+    if analysis is Analysis.CONTINUOUS:
+        return "cdf"
+    if analysis in (Analysis.POINT_MASS, Analysis.OPEN_ENDED) or score.projection is None:
+        return "answers"
+    if analysis is Analysis.PERMUTATION:
+        return "heatmap"
+    if analysis is Analysis.SUBSET:
+        return "inclusion"
+    if score.projection.shape[0] > 1:
+        return "positions"
+    support = data.target.support() or []
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in support)
+    return "cdf" if numeric and len(support) > MANY_NUMBERS else "bars"
+
+
+def task_plot(score: TaskScore, data: TaskData) -> str:
+    """The model's distribution against the target for one task, as SVG."""
+    kind = plot_kind(score, data)
+    draw = _TASK_PLOTS[kind]
+    with _figure(fit=kind in ("answers", "heatmap")) as (fig, out):
+        draw(fig.add_subplot(), score, data)
+    return out.getvalue()
+
+
+def _bars(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    projection = score.projection
+    assert projection is not None
+    labels = projection.cell_labels
+    target = projection.probs[0]
+    shares = _shares(score)[0]
+    order = np.arange(len(labels))
+    if len(labels) > MAX_BARS:
+        order = np.argsort(-(shares + target), kind="stable")[:MAX_BARS]
+    x = np.arange(len(order))
+    ax.bar(x, shares[order], color=MODEL, width=0.7, label=_model_label(score))
+    if not score.exact and score.n_valid:
+        low, high = _binomial_band(score.n_valid, target[order])
+        ax.vlines(x, low, high, color=TARGET, linewidth=3, alpha=0.35, label="perfect sampler 95%")
+    ax.scatter(x, target[order], color=TARGET, marker="_", s=180, zorder=3, label="target")
+    ax.set_xticks(x, [text(labels[i], 12) for i in order], rotation=90 if len(x) > 12 else 0)
+    ax.set_ylabel("share of valid answers" if not score.exact else "probability")
+    ax.legend(loc="upper right", ncols=3)
+    ax.set_ylim(0, max(1e-9, float(max(shares.max(), target.max()))) * 1.25)
+
+
+def _shares(score: TaskScore) -> np.ndarray:
+    assert score.counts is not None
+    counts = np.asarray(score.counts, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.asarray(np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0))
+
+
+def _model_label(score: TaskScore) -> str:
+    return "model (exact)" if score.exact else f"model (n={score.n_valid})"
+
+
+def _binomial_band(n: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    low = stats.binom.ppf(0.025, n, p) / n
+    high = stats.binom.ppf(0.975, n, p) / n
+    return np.asarray(low), np.asarray(high)
+
+
+def _cdf(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    target = data.target
+    if score.exact:
+        support = np.asarray(target.support() or [], dtype=float)
+        assert score.counts is not None
+        ax.step(support, np.cumsum(score.counts[0]), where="post", color=MODEL, label="model")
+        grid = support
+    else:
+        values = np.sort(np.asarray(_valid_values(data), dtype=float))
+        lo, hi = _cdf_range(target, values)
+        grid = np.linspace(lo, hi, 400)
+        if len(values):
+            ecdf = np.searchsorted(values, grid, side="right") / len(values)
+            ax.step(grid, ecdf, where="post", color=MODEL, label=f"model (n={len(values)})")
+            low, high = _binomial_band(len(values), _target_cdf(target, grid))
+            ax.fill_between(grid, low, high, color=BAND, step="post", label="perfect sampler 95%")
+    ax.step(grid, _target_cdf(target, grid), where="post", color=TARGET, linestyle="--",
+            label="target")  # fmt: skip
+    ax.set_ylabel("cumulative share")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right")
+
+
+def _target_cdf(target: Any, x: np.ndarray) -> np.ndarray:
+    if hasattr(target, "scipy_dist"):
+        return np.asarray(target.scipy_dist().cdf(x))
+    return np.asarray(target.cdf(x))
+
+
+def _cdf_range(target: Any, values: np.ndarray) -> tuple[float, float]:
+    if hasattr(target, "scipy_dist"):
+        dist = target.scipy_dist()
+        lo, hi = float(dist.ppf(0.001)), float(dist.ppf(0.999))
+    else:
+        support = np.asarray(target.support(), dtype=float)
+        lo, hi = float(support.min()), float(support.max())
+    if len(values):
+        lo, hi = min(lo, float(values[0])), max(hi, float(values[-1]))
+    return lo, hi
+
+
+def _valid_values(data: TaskData) -> list[Any]:
+    return [
+        outcome_value(o.value) for s in data.samples for o in s.outcomes if o.invalid_reason is None
+    ]
+
+
+def _heatmap(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    projection = score.projection
+    assert projection is not None
+    shares = _shares(score)
+    expected = 1 / projection.shape[1]
+    image = ax.imshow(shares.T, cmap="RdBu_r", vmin=0, vmax=2 * expected, aspect="auto")
+    ax.set_xticks(range(len(projection.group_labels)), [str(i + 1) for i in range(shares.shape[0])])
+    ax.set_yticks(range(len(projection.cell_labels)), [text(c, 12) for c in projection.cell_labels])
+    ax.set_xlabel("position")
+    ax.figure.colorbar(image, ax=ax, label=f"share (target {expected:.3g})")
+    if shares.size <= 64:
+        for (g, c), value in np.ndenumerate(shares):
+            ax.text(g, c, f"{value:.2f}", ha="center", va="center", fontsize=7)
+
+
+def _inclusion(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    projection = score.projection
+    assert projection is not None
+    shares = _shares(score)[:, 0]
+    target = projection.probs[:, 0]
+    x = np.arange(len(shares))
+    ax.bar(x, shares, color=MODEL, width=0.7, label=_model_label(score))
+    if not score.exact and score.n_valid:
+        low, high = _binomial_band(score.n_valid, target)
+        ax.fill_between(x, low, high, color=BAND, step="mid", label="perfect sampler 95%",
+                        zorder=0)  # fmt: skip
+    ax.plot(x, target, color=TARGET, linestyle="--", label="target")
+    labels = [text(g, 10) for g in projection.group_labels]
+    ax.set_xticks(x, labels, rotation=90 if len(x) > 12 else 0)
+    ax.set_ylabel("share of answers that choose it")
+    ax.legend(loc="upper right", ncols=3)
+
+
+def _positions(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    projection = score.projection
+    assert projection is not None
+    shares = _shares(score)
+    distance = 0.5 * np.abs(shares - projection.probs).sum(axis=1)
+    x = np.arange(len(distance)) + 1
+    if not score.exact and score.n_valid:
+        low, high = _group_null_band(score, data)
+        ax.fill_between(x, low, high, color=BAND, step="mid", label="perfect sampler 95%")
+    ax.plot(x, distance, color=MODEL, marker="o", markersize=3, label=_model_label(score))
+    ax.set_xlabel(projection.view.replace("the ", "", 1).split(" at ")[-1])
+    ax.set_ylabel("total variation distance")
+    ax.set_ylim(0, max(0.05, float(distance.max()) * 1.2))
+    ax.legend(loc="upper right", ncols=2)
+
+
+def _group_null_band(score: TaskScore, data: TaskData, runs: int = 200) -> tuple[np.ndarray, ...]:
+    projection = score.projection
+    assert projection is not None
+    rng = seed_for("group-band", data.name, str(score.n_valid))
+    lows, highs = [], []
+    for probs in projection.probs:
+        counts = rng.multinomial(score.n_valid, probs, size=runs) / score.n_valid
+        tvd = 0.5 * np.abs(counts - probs).sum(axis=1)
+        lows.append(np.percentile(tvd, 2.5))
+        highs.append(np.percentile(tvd, 97.5))
+    return np.array(lows), np.array(highs)
+
+
+def _answers(ax: Axes, score: TaskScore, data: TaskData) -> None:
+    """Controls and open-ended tasks: the most frequent answers, and the unreadable ones."""
+    tally: dict[str, float] = {}
+    if data.entry.is_exact:
+        tally = dict(data.entry.distribution)
+        tally = {k: v * score.validity for k, v in tally.items()}
+        tally["(other text)"] = 1 - score.validity
+    else:
+        total = max(1, sum(len(s.outcomes) for s in data.samples))
+        for s in data.samples:
+            for o in s.outcomes:
+                key = "(unreadable)" if o.invalid_reason else _answer_label(o.value)
+                tally[key] = tally.get(key, 0.0) + 1 / total
+    top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    y = np.arange(len(top))[::-1]
+    ax.barh(y, [v for _, v in top], color=MODEL)
+    ax.set_yticks(y, [text(k, 24) for k, _ in top])
+    ax.set_xlabel("share of answers")
+    ax.set_xlim(0, 1)
+
+
+def _answer_label(value: Any) -> str:
+    shown = outcome_value(value)
+    return " ".join(map(str, shown)) if isinstance(shown, tuple) else str(shown)
+
+
+_TASK_PLOTS: dict[str, Callable[[Axes, TaskScore, TaskData], None]] = {
+    "bars": _bars,
+    "cdf": _cdf,
+    "heatmap": _heatmap,
+    "inclusion": _inclusion,
+    "positions": _positions,
+    "answers": _answers,
+}
+
+
+def overall_plot(labels: Sequence[str], scores: Sequence[Aggregate]) -> str:
+    """Overall scores with their 95% intervals, best at the top (a forest plot)."""
+    height = 0.9 + 0.32 * len(labels)
+    with _figure(6.4, height, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        y = np.arange(len(labels))[::-1]
+        for yi, agg in zip(y, scores, strict=True):
+            if agg.score is None or agg.interval is None:
+                continue
+            low, high = agg.interval
+            ax.plot([100 * low, 100 * high], [yi, yi], color=MODEL, linewidth=2)
+            ax.plot(100 * agg.score, yi, "o", color=MODEL)
+        ax.axvline(100, color=TARGET, linestyle="--", linewidth=1)
+        ax.axvline(0, color=TARGET, linestyle=":", linewidth=1)
+        ax.set_yticks(y, [text(label, 40) for label in labels])
+        ax.set_xlabel("overall score (100 = perfect sampler, 0 = constant answer)")
+        ax.set_xlim(-5, 110)
+    return out.getvalue()
+
+
+def model_plot(categories: Sequence[str], series: dict[str, list[TaskScore]]) -> str:
+    """Every scored task of one model, by category, one marker colour per method."""
+    height = 1.0 + 0.4 * len(categories)
+    with _figure(6.4, height, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        positions = {c: i for i, c in enumerate(reversed(categories))}
+        for k, (method, scores) in enumerate(sorted(series.items())):
+            offset = (k - (len(series) - 1) / 2) * 0.18
+            xs = [100 * s.score for s in scores if s.score is not None and s.category in positions]
+            ys = [positions[s.category] + offset for s in scores if s.score is not None
+                  and s.category in positions]  # fmt: skip
+            colour = METHOD_COLOURS[k % len(METHOD_COLOURS)]
+            ax.scatter(xs, ys, s=14, color=colour, alpha=0.75, label=text(method, 20))
+        ax.axvline(100, color=TARGET, linestyle="--", linewidth=1)
+        ax.set_yticks(list(positions.values()), [text(c, 20) for c in positions])
+        ax.set_xlabel("task score (100 = perfect sampler, 0 = constant answer)")
+        ax.set_xlim(-5, 125)
+        ax.legend(loc="lower right")
+    return out.getvalue()
+
+
+def compare_plot(labels: Sequence[str], scores: Sequence[TaskScore]) -> str:
+    """One task across rows: the per-cell shares (or per-group distances) of each row."""
+    first = scores[0]
+    assert first.projection is not None
+    projection = first.projection
+    with _figure() as (fig, out):
+        ax = fig.add_subplot()
+        single = projection.shape[0] == 1
+        reference = projection.probs[0] if single else np.zeros(projection.shape[0])
+        x = np.arange(len(reference))
+        if single and len(x) <= MAX_BARS:
+            ax.bar(x, reference, color=BAND, width=0.8, label="target")
+        for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
+            if score.counts is None:
+                continue
+            shares = _shares(score)
+            values = shares[0] if single else 0.5 * np.abs(shares - projection.probs).sum(axis=1)
+            colour = METHOD_COLOURS[k % len(METHOD_COLOURS)]
+            ax.plot(x, values, marker="o", markersize=3, linewidth=1, color=colour,
+                    label=text(label, 40))  # fmt: skip
+        if single and len(x) <= 24:
+            ax.set_xticks(x, [text(c, 10) for c in projection.cell_labels],
+                          rotation=90 if len(x) > 12 else 0)  # fmt: skip
+        ax.set_xlabel("outcome" if single else projection.view)
+        ax.set_ylabel("share of valid answers" if single else "distance from the target")
+        ax.legend(loc="upper right", fontsize=7)
+    return out.getvalue()
+
+
+CAPTIONS = {
+    "bars": "The share of each outcome among the valid answers (bars) against the target (ticks); "
+    "grey: where a perfect sampler with as many answers lands 95% of the time.",
+    "cdf": "The cumulative share of the answers (solid) against the target (dashed); "
+    "grey: a perfect sampler's pointwise 95% band.",
+    "heatmap": "The share of each item at each position; a uniform shuffle is the same everywhere "
+    "(white).",
+    "inclusion": "How often each item is chosen (bars) against the target (dashed); "
+    "grey: a perfect sampler's 95% band.",
+    "positions": "The distance from the target in each group of the view (line); "
+    "grey: a perfect sampler's 95% range.",
+    "answers": "The most frequent answers and the share of unreadable ones.",
+}
+
+
+def caption(score: TaskScore, data: TaskData) -> str:
+    """What the task's plot shows, in one sentence (also its alt text)."""
+    kind = plot_kind(score, data)
+    shown = CAPTIONS[kind]
+    if score.exact:
+        shown = shown.replace("the valid answers", "the model's probability").split("; grey")[0]
+    return shown
