@@ -190,12 +190,12 @@ def outcome_value(raw: Any) -> Outcome:
 
 
 def load_results(results_dir: Path, *, skip_invalid: bool = False) -> Loaded:
-    """Every run under ``results_dir``; malformed files raise, or with ``skip_invalid``
-    are left out and reported in :attr:`Loaded.problems`."""
+    """Every run under ``results_dir`` (subfolders too); malformed files raise, or with
+    ``skip_invalid`` are left out and reported in :attr:`Loaded.problems`."""
     if not results_dir.is_dir():
         raise ResultFileError([f"{results_dir}: not a folder of result files"])
     runs, problems = [], []
-    for path in sorted(results_dir.glob(RESULT_GLOB)):
+    for path in sorted(results_dir.rglob(RESULT_GLOB)):
         try:
             runs.append(load_run(path))
         except ResultFileError as error:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from randbench.leaderboard.load import TaskData, outcome_value
+from randbench.leaderboard.projection import Projection
 from randbench.leaderboard.scoring import Aggregate, TaskScore, seed_for
 from randbench.targets import Analysis
 
@@ -319,32 +320,71 @@ def model_plot(categories: Sequence[str], series: dict[str, list[TaskScore]]) ->
 
 
 def compare_plot(labels: Sequence[str], scores: Sequence[TaskScore]) -> str:
-    """One task across rows: the per-cell shares (or per-group distances) of each row."""
-    first = scores[0]
-    assert first.projection is not None
-    projection = first.projection
+    """One task across rows: grouped bars of each outcome's share (few outcomes), cumulative
+    shares (many numbers), or the distance in each group of the view (structured answers)."""
+    projection = scores[0].projection
+    assert projection is not None
     with _figure() as (fig, out):
         ax = fig.add_subplot()
-        single = projection.shape[0] == 1
-        reference = projection.probs[0] if single else np.zeros(projection.shape[0])
-        x = np.arange(len(reference))
-        if single and len(x) <= MAX_BARS:
-            ax.bar(x, reference, color=BAND, width=0.8, label="target")
-        for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
-            if score.counts is None:
-                continue
-            shares = _shares(score)
-            values = shares[0] if single else 0.5 * np.abs(shares - projection.probs).sum(axis=1)
-            colour = METHOD_COLOURS[k % len(METHOD_COLOURS)]
-            ax.plot(x, values, marker="o", markersize=3, linewidth=1, color=colour,
-                    label=text(label, 40))  # fmt: skip
-        if single and len(x) <= 24:
-            ax.set_xticks(x, [text(c, 10) for c in projection.cell_labels],
-                          rotation=90 if len(x) > 12 else 0)  # fmt: skip
-        ax.set_xlabel("outcome" if single else projection.view)
-        ax.set_ylabel("share of valid answers" if single else "distance from the target")
+        if projection.shape[0] > 1:
+            _compare_groups(ax, labels, scores, projection)
+        elif projection.shape[1] <= MAX_GROUPED:
+            _compare_bars(ax, labels, scores, projection)
+        else:
+            _compare_cumulative(ax, labels, scores, projection)
         ax.legend(loc="upper right", fontsize=7)
     return out.getvalue()
+
+
+MAX_GROUPED = 16
+"""Up to this many outcomes, the comparison shows grouped bars; beyond, cumulative lines."""
+
+
+def _colour(k: int) -> str:
+    return METHOD_COLOURS[k % len(METHOD_COLOURS)]
+
+
+def _compare_bars(
+    ax: Axes, labels: Sequence[str], scores: Sequence[TaskScore], projection: Projection
+) -> None:
+    x = np.arange(projection.shape[1])
+    width = 0.8 / len(scores)
+    for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
+        offset = (k - (len(scores) - 1) / 2) * width
+        ax.bar(x + offset, _shares(score)[0], width=width, color=_colour(k), label=text(label, 40))
+    ax.scatter(x, projection.probs[0], color="black", marker="_", s=250, zorder=3, label="target")
+    ax.set_xticks(x, [text(c, 10) for c in projection.cell_labels],
+                  rotation=90 if len(x) > 8 else 0)  # fmt: skip
+    ax.set_ylabel("share of valid answers")
+
+
+def _compare_cumulative(
+    ax: Axes, labels: Sequence[str], scores: Sequence[TaskScore], projection: Projection
+) -> None:
+    x = np.arange(projection.shape[1])
+    ax.step(x, np.cumsum(projection.probs[0]), where="post", color="black", linestyle="--",
+            label="target")  # fmt: skip
+    for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
+        ax.step(x, np.cumsum(_shares(score)[0]), where="post", color=_colour(k),
+                label=text(label, 40))  # fmt: skip
+    ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 11)).astype(int))
+    ax.set_xticks(ticks, [text(projection.cell_labels[i], 10) for i in ticks])
+    ax.set_xlabel("outcome (in the target's order)")
+    ax.set_ylabel("cumulative share")
+    ax.set_ylim(0, 1.02)
+
+
+def _compare_groups(
+    ax: Axes, labels: Sequence[str], scores: Sequence[TaskScore], projection: Projection
+) -> None:
+    x = np.arange(projection.shape[0]) + 1
+    for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
+        distance = 0.5 * np.abs(_shares(score) - projection.probs).sum(axis=1)
+        ax.plot(x, distance, marker="o", markersize=3, linewidth=1, color=_colour(k),
+                label=text(label, 40))  # fmt: skip
+    ax.set_xlabel(projection.view)
+    ax.set_ylabel("distance from the target")
+    ax.set_ylim(bottom=0)
 
 
 CAPTIONS = {
@@ -360,6 +400,14 @@ CAPTIONS = {
     "grey: a perfect sampler's 95% range.",
     "answers": "The most frequent answers and the share of unreadable ones.",
 }
+
+
+def compare_caption(projection: Projection) -> str:
+    if projection.shape[0] > 1:
+        return f"The distance from the target of every row, view: {projection.view}."
+    if projection.shape[1] <= MAX_GROUPED:
+        return "The share of each outcome for every row; black ticks: the target."
+    return "The cumulative share of the outcomes for every row; dashed: the target."
 
 
 def caption(score: TaskScore, data: TaskData) -> str:

@@ -115,7 +115,9 @@ def normalised(distance: np.ndarray, null_mean: float, constant: float) -> np.nd
     span = constant - null_mean
     if span <= 0:  # too few valid answers to tell a perfect sampler from a constant
         return np.zeros_like(distance)
-    return np.asarray(np.maximum(0.0, 1.0 - (distance - null_mean) / span))
+    score = np.maximum(0.0, 1.0 - (distance - null_mean) / span)
+    # At or beyond the constant distance is exactly 0, whatever the float rounding.
+    return np.asarray(np.where(distance >= constant - TIE, 0.0, score))
 
 
 def _mass(data: TaskData) -> float:

@@ -299,10 +299,11 @@ class SiteWriter:
     def _compare(self, name: str) -> None:
         rows = self.board.rows_for_task(name)
         scored = [(r, r.tasks[name]) for r in rows if r.tasks[name].counts is not None]
-        plot, single = None, False
+        plot, caption = None, ""
         if scored:
             projection = scored[0][1].projection
-            single = projection is not None and projection.shape[0] == 1
+            assert projection is not None
+            caption = plots.compare_caption(projection)
             labels = [f"{r.label} · {r.method}" for r, _ in scored]
             plot = self._plot(
                 f"plots/compare/{slug(name)}.svg",
@@ -310,7 +311,7 @@ class SiteWriter:
             )
         self._page(
             self.compare_page(name), "compare.html", task=self.board.tasks[name], rows=rows,
-            plot=plot, plot_single=single,
+            plot=plot, caption=caption,
         )  # fmt: skip
 
 
@@ -330,7 +331,12 @@ def _sample_records(row: Row, name: str) -> list[list[Any]]:
 
 
 def _show(value: Any) -> str:
-    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    """An outcome as text: a sequence of single characters runs together (HTTH), others are
+    spaced (apple banana)."""
+    if not isinstance(value, list | tuple):
+        return str(value)
+    items = [str(v) for v in value]
+    return "".join(items) if all(len(i) == 1 for i in items) else " ".join(items)
 
 
 def _candidates(data: TaskData) -> list[tuple[str, float | None, float, float]]:
@@ -342,5 +348,5 @@ def _candidates(data: TaskData) -> list[tuple[str, float | None, float, float]]:
     out = []
     for value, lp, p in zip(support, data.logprobs, target, strict=True):
         model = 0.0 if lp is None else math.exp(lp) / total
-        out.append((_show(list(value) if isinstance(value, tuple) else value), lp, model, float(p)))
+        out.append((_show(value), lp, model, float(p)))
     return out

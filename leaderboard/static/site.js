@@ -260,7 +260,6 @@
     board.render();
     var link = document.getElementById("permalink");
     if (link) link.setAttribute("href", "#" + board.hash());
-    document.documentElement.setAttribute("data-ready", "true");
   }
 
   /* ------------------------------------------------------------- samples */
@@ -322,9 +321,10 @@
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
     render();
-    document.documentElement.setAttribute("data-ready", "true");
   }
 
   initBoard();
   initSamples();
+  /* Tests wait for this: the page's script ran to the end. */
+  document.documentElement.setAttribute("data-ready", "true");
 })();
