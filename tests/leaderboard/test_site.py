@@ -139,7 +139,8 @@ def test_injected_text_is_shown_escaped(site: Path) -> None:
     for raw in INJECTIONS:
         if "<" in raw:  # "javascript:..." has no markup: it is in the page, as text only
             assert raw not in page
-    data = re.search(r'<script type="application/json" id="samples-data">(.*?)</script>', page, re.S)
+    pattern = r'<script type="application/json" id="samples-data">(.*?)</script>'
+    data = re.search(pattern, page, re.S)
     assert data is not None
     completions = {sample[2] for sample in json.loads(data.group(1))}
     assert set(INJECTIONS) <= completions
