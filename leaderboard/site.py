@@ -181,7 +181,7 @@ class SiteWriter:
         self._methodology()
         self._tasks_page()
         for model_slug, rows in self.board.models().items():
-            self._model(model_slug, rows)
+            self._model(model_slug, sorted(rows, key=lambda r: r.method))
             for row in rows:
                 for name in row.tasks:
                     self._run_task(row, name)

@@ -140,7 +140,9 @@ class Tab:
         dialog.dismiss()
 
     def open(self, site: Path, path: str) -> Page:
-        self.page.goto((site / path).as_uri())
+        """Open ``path`` (with an optional ``#fragment``) of the site from file://."""
+        file, _, fragment = path.partition("#")
+        self.page.goto((site / file).as_uri() + (f"#{fragment}" if fragment else ""))
         self.page.wait_for_selector("html[data-ready='true']", state="attached")
         return self.page
 

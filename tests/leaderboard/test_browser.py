@@ -1,0 +1,189 @@
+"""The site in a real browser: Debian's Chromium driven by playwright, from file:// with every
+request beyond file:// refused and recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, Tab
+
+
+def column(page: Page, key: str) -> list[str]:
+    """The visible text of one column, in the order the rows are shown."""
+    cells = page.locator(f'#board tbody tr:not([hidden]) td[data-col="{key}"]')
+    return [t.strip() for t in cells.all_inner_texts()]
+
+
+def numbers(texts: list[str]) -> list[float]:
+    return [float(t) for t in texts if t not in ("—", "")]
+
+
+def test_index_loads_clean_and_offline(site: Path, tab: Tab, tmp_path: Path) -> None:
+    page = tab.open(site, "index.html")
+    assert page.locator("#board tbody tr").count() == 7
+    assert page.locator("#status").inner_text() == "7 of 7 rows"
+    image = page.locator("figure.plot img")
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    shot = tmp_path / "index.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    tab.check_clean()
+    assert all(url.startswith("file://") for url in tab.requests)
+    assert any(url.endswith("static/site.js") for url in tab.requests)
+
+
+def test_ranks_put_the_oracle_first_and_constants_last(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html")
+    models = column(page, "model")
+    ranks = [int(r) for r in column(page, "rank")]
+    assert ranks == sorted(ranks)
+    assert models[:2] == ["oracle", "oracle"] and ranks[:2] == [1, 1]
+    overall = dict(zip(column(page, "model"), column(page, "overall"), strict=False))
+    assert float(overall["oracle"]) > 95
+    assert float(overall["constant"]) == 0.0
+
+
+def test_sorting(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html")
+    page.locator('th[data-sort="overall"] button').click()
+    scores = numbers(column(page, "overall"))
+    assert scores == sorted(scores, reverse=True)
+    assert page.locator('th[data-sort="overall"]').get_attribute("aria-sort") == "descending"
+    page.locator('th[data-sort="overall"] button').click()
+    assert numbers(column(page, "overall")) == sorted(scores)
+    page.locator('th[data-sort="model"] button').click()
+    models = column(page, "model")
+    assert models == sorted(models, key=str.lower) or models == sorted(models)
+    page.locator('th[data-sort="validity"] button').click()
+    validity = [float(v.rstrip("%")) for v in column(page, "validity")]
+    assert validity == sorted(validity, reverse=True)
+    assert "sort=validity%3Adesc" in page.url
+    tab.check_clean()
+
+
+def test_filtering(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html")
+    page.locator("#filter").fill("constant direct")
+    assert set(column(page, "method")) == {"direct"}
+    assert all(m.startswith("constant") for m in column(page, "model"))
+    assert page.locator("#status").inner_text() == "2 of 7 rows"
+    page.locator("#filter").fill("no such model")
+    assert column(page, "model") == []
+    page.locator("#filter").fill("")
+    assert len(column(page, "model")) == 7
+    tab.check_clean()
+
+
+def test_category_and_column_toggles(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html")
+    oracle_row = page.locator("#board tbody tr").first
+    everything = oracle_row.locator('td[data-col="overall"]').inner_text()
+    games = oracle_row.locator('td[data-col="cat-games"]').inner_text()
+    for box in page.locator("#cat-toggles input").all():
+        if box.get_attribute("data-cat") != "games":
+            box.uncheck()
+    # The overall score is now the games score alone, and the other categories are hidden.
+    assert oracle_row.locator('td[data-col="overall"]').inner_text() == games
+    assert page.locator('th[data-col="cat-basic"]').is_hidden()
+    assert page.locator('th[data-col="cat-games"]').is_visible()
+    assert "cats=games" in page.url
+    page.locator('#col-toggles input[data-toggle="date"]').uncheck()
+    assert page.locator('th[data-col="date"]').is_hidden()
+    assert page.locator('td[data-col="date"]').first.is_hidden()
+    for box in page.locator("#cat-toggles input").all():
+        box.check()
+    assert oracle_row.locator('td[data-col="overall"]').inner_text() == everything
+    tab.check_clean()
+
+
+def test_a_permalink_restores_the_view(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html#sort=overall%3Aasc&q=oracle&cats=games%2Cbasic&hide=date")
+    assert page.locator("#filter").input_value() == "oracle"
+    assert set(column(page, "model")) == {"oracle"}
+    assert page.locator('th[data-sort="overall"]').get_attribute("aria-sort") == "ascending"
+    assert page.locator('#cat-toggles input[data-cat="games"]').is_checked()
+    assert not page.locator('#cat-toggles input[data-cat="sequences"]').is_checked()
+    assert page.locator('th[data-col="cat-sequences"]').is_hidden()
+    assert page.locator('th[data-col="date"]').is_hidden()
+    assert not page.locator('#col-toggles input[data-toggle="date"]').is_checked()
+    # The view just made by hand gives the same link.
+    again = tab.open(site, "index.html")
+    again.locator("#filter").fill("oracle")
+    for box in again.locator("#cat-toggles input").all():
+        if box.get_attribute("data-cat") not in ("games", "basic"):
+            box.uncheck()
+    again.locator('#col-toggles input[data-toggle="date"]').uncheck()
+    again.locator('th[data-sort="overall"] button').click()
+    again.locator('th[data-sort="overall"] button').click()
+    link = again.locator("#permalink").get_attribute("href")
+    assert link == "#sort=overall%3Aasc&q=oracle&cats=basic%2Cgames&hide=date"
+    tab.check_clean()
+
+
+def test_drill_down_pages_show_their_plot(site: Path, tab: Tab) -> None:
+    page = tab.open(site, "index.html")
+    page.locator("#board tbody tr", has_text="oracle").first.locator("a").first.click()
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert "/models/oracle-" in page.url
+    page.locator('table.tasks td.score a[href$="/direct/dice_d6.html"]').click()
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert page.url.endswith("/direct/dice_d6.html")
+    image = page.locator("figure.plot img")
+    assert image.evaluate("img => img.complete && img.naturalWidth > 300")
+    assert page.locator("pre.prompt").first.inner_text().startswith("Roll a fair 6-sided die")
+    assert page.locator("#sample-status").inner_text() == "200 of 200 samples"
+    assert page.locator("#sample-rows tr").count() == 50
+    page.locator("#sample-filter").fill("6")
+    shown = page.locator("#sample-rows td.completion").all_inner_texts()
+    assert shown and all("6" in text for text in shown)
+    for path in ("compare/dice_d6.html", "tasks.html", "methodology.html"):
+        other = tab.open(site, path)
+        for img in other.locator("img").all():
+            assert img.evaluate("img => img.complete && img.naturalWidth > 0"), path
+    tab.check_clean()
+
+
+def test_injected_samples_render_as_text(site: Path, tab: Tab, tmp_path: Path) -> None:
+    (scored,) = (site / "runs").glob("scored-*")
+    page = tab.open(site, str((scored / "direct" / "dice_d6.html").relative_to(site)))
+    completions = page.locator("#sample-rows td.completion").all_inner_texts()
+    for raw in INJECTIONS:
+        assert raw in completions
+    assert page.locator("#samples img, #samples script, #samples svg").count() == 0
+    assert page.locator("#samples a").count() == 0  # a javascript: text is never a link
+    assert INJECTED_MODEL in page.locator(".sub").inner_text()
+    page.screenshot(path=str(tmp_path / "injected.png"), full_page=True)
+    index = tab.open(site, "index.html")
+    labels = column(index, "model")
+    assert f"scored:{INJECTED_MODEL}" in labels
+    assert f"constant (answer={INJECTED_ANSWER})" in labels
+    assert index.locator("#board img, #board script").count() == 0
+    index.locator("#filter").fill("<script>")
+    assert column(index, "model") == [f"scored:{INJECTED_MODEL}"]
+    tab.check_clean()
+
+
+@pytest.mark.slow
+def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
+    """The site of the committed results: the oracle on top, the constant answer at the bottom,
+    SmolLM2 in between, and a full-page screenshot to look at."""
+    page = tab.open(real_site, "index.html")
+    rows = list(zip(column(page, "model"), column(page, "method"), column(page, "overall"),
+                    strict=True))  # fmt: skip
+    scores = {(m, k): float(s) for m, k, s in rows}
+    assert rows[0][0] == "oracle"
+    assert scores[("constant", "direct")] == 0.0 == scores[("constant", "logprob")]
+    assert 0 < scores[("smollm2", "direct")] < scores[("oracle", "direct")]
+    assert 0 < scores[("smollm2", "logprob")] < scores[("oracle", "logprob")]
+    shot = Path(__file__).parent / "output"
+    shot.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot / "index.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+    smol = tab.open(real_site, str(next(real_site.glob("runs/smollm2-*/direct/dice_d6.html"))
+                                   .relative_to(real_site)))  # fmt: skip
+    smol.screenshot(path=str(shot / "smollm2-dice_d6.png"), full_page=True)
+    assert smol.locator("figure.plot img").evaluate("img => img.naturalWidth > 300")
+    tab.check_clean()
