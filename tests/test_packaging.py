@@ -108,6 +108,17 @@ def test_wheel_contains_every_task_yaml(wheel: Path) -> None:
 
 
 @pytest.mark.slow
+def test_wheel_contains_the_leaderboard_templates_and_assets(wheel: Path) -> None:
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    folder = ROOT / "leaderboard"
+    for sub in ("templates", "static"):
+        for path in (folder / sub).iterdir():
+            assert f"randbench/leaderboard/{sub}/{path.name}" in names
+
+
+@pytest.mark.slow
 def test_installed_wheel_finds_every_task(installed: Path) -> None:
     python = str(installed / "bin" / "python")
     code = (
@@ -124,3 +135,17 @@ def test_installed_wheel_finds_every_task(installed: Path) -> None:
 def test_installed_console_script_validates_the_library(installed: Path) -> None:
     out = run_in(installed, str(installed / "bin" / "randbench"), "tasks", "validate")
     assert "0 problem(s)" in out
+
+
+@pytest.mark.slow
+def test_installed_wheel_builds_a_site(installed: Path) -> None:
+    """Templates and static files load from the installed package, not the source tree."""
+    script = str(installed / "bin" / "randbench")
+    run_in(installed, script, "run", "--model", "oracle", "--tasks", "dice_d6,coin_flip",
+           "--method", "direct,logprob", "--samples", "30", "--output-path", "res",
+           "--cache", "cache.sqlite")  # fmt: skip
+    out = run_in(installed, script, "leaderboard", "build", "res", "-o", "site",
+                 "--bootstrap", "100")  # fmt: skip
+    assert "2 rows" in out
+    assert (installed / "site" / "static" / "site.js").is_file()
+    assert '<table id="board"' in (installed / "site" / "index.html").read_text()
