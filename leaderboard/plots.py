@@ -292,7 +292,7 @@ def overall_plot(labels: Sequence[str], scores: Sequence[Aggregate]) -> str:
             ax.plot(100 * agg.score, yi, "o", color=MODEL)
         ax.axvline(100, color=TARGET, linestyle="--", linewidth=1)
         ax.axvline(0, color=TARGET, linestyle=":", linewidth=1)
-        ax.set_yticks(y, [text(label, 40) for label in labels])
+        ax.set_yticks(y, [text(label, 48) for label in labels])
         ax.set_xlabel("overall score (100 = perfect sampler, 0 = constant answer)")
         ax.set_xlim(-5, 110)
     return out.getvalue()
@@ -351,7 +351,7 @@ def _compare_bars(
     width = 0.8 / len(scores)
     for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
         offset = (k - (len(scores) - 1) / 2) * width
-        ax.bar(x + offset, _shares(score)[0], width=width, color=_colour(k), label=text(label, 40))
+        ax.bar(x + offset, _shares(score)[0], width=width, color=_colour(k), label=text(label, 48))
     ax.scatter(x, projection.probs[0], color="black", marker="_", s=250, zorder=3, label="target")
     ax.set_xticks(x, [text(c, 10) for c in projection.cell_labels],
                   rotation=90 if len(x) > 8 else 0)  # fmt: skip
@@ -366,7 +366,7 @@ def _compare_cumulative(
             label="target")  # fmt: skip
     for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
         ax.step(x, np.cumsum(_shares(score)[0]), where="post", color=_colour(k),
-                label=text(label, 40))  # fmt: skip
+                label=text(label, 48))  # fmt: skip
     ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 11)).astype(int))
     ax.set_xticks(ticks, [text(projection.cell_labels[i], 10) for i in ticks])
     ax.set_xlabel("outcome (in the target's order)")
@@ -381,7 +381,7 @@ def _compare_groups(
     for k, (label, score) in enumerate(zip(labels, scores, strict=True)):
         distance = 0.5 * np.abs(_shares(score) - projection.probs).sum(axis=1)
         ax.plot(x, distance, marker="o", markersize=3, linewidth=1, color=_colour(k),
-                label=text(label, 40))  # fmt: skip
+                label=text(label, 48))  # fmt: skip
     ax.set_xlabel(projection.view)
     ax.set_ylabel("distance from the target")
     ax.set_ylim(bottom=0)

@@ -217,9 +217,7 @@ class SiteWriter:
         rows = self.board.rows
         plot = self._plot(
             "plots/overall.svg",
-            plots.overall_plot(
-                [f"{r.label} · {r.method}" for r in rows], [r.overall for r in rows]
-            ),
+            plots.overall_plot([_plot_label(r) for r in rows], [r.overall for r in rows]),
         )
         self._page(
             "index.html", "index.html", data=script_json(self._index_data()), plot=plot,
@@ -304,7 +302,7 @@ class SiteWriter:
             projection = scored[0][1].projection
             assert projection is not None
             caption = plots.compare_caption(projection)
-            labels = [f"{r.label} · {r.method}" for r, _ in scored]
+            labels = [_plot_label(r) for r, _ in scored]
             plot = self._plot(
                 f"plots/compare/{slug(name)}.svg",
                 plots.compare_plot(labels, [s for _, s in scored]),
@@ -313,6 +311,11 @@ class SiteWriter:
             self.compare_page(name), "compare.html", task=self.board.tasks[name], rows=rows,
             plot=plot, caption=caption,
         )  # fmt: skip
+
+
+def _plot_label(row: Row) -> str:
+    """Model and method for a plot legend: a long model label is cut, the method never."""
+    return f"{plots.text(row.label, 32)} · {row.method}"
 
 
 def _aggregate_record(agg: Aggregate) -> list[Any]:

@@ -173,7 +173,8 @@ def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
     page = tab.open(real_site, "index.html")
     rows = list(zip(column(page, "model"), column(page, "method"), column(page, "overall"),
                     strict=True))  # fmt: skip
-    scores = {(m, k): float(s) for m, k, s in rows}
+    # Labels are backend[:name] [(args)]: key the rows by backend.
+    scores = {(m.split(":")[0].split(" ")[0], k): float(s) for m, k, s in rows}
     assert rows[0][0] == "oracle"
     assert scores[("constant", "direct")] == 0.0 == scores[("constant", "logprob")]
     assert 0 < scores[("smollm2", "direct")] < scores[("oracle", "direct")]
