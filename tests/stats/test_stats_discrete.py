@@ -68,6 +68,18 @@ def test_distance_brute_force_random_small_samples() -> None:
         assert ks_distance(values, geom_cdf) == pytest.approx(expected, abs=1e-12)
 
 
+def test_a_huge_answer_needs_no_huge_grid() -> None:
+    """A model once answered 3779806679 to a Poisson task: the distance is computed at the
+    data's own values, not on a grid of every integer up to it (28 GiB)."""
+    values = [2, 3, 3, 4, 3_779_806_679]
+    cdf_values = {x: float(stats.poisson.cdf(x, 3.0)) for x in range(-20, 40)}
+    below = brute_force_d([*values[:-1], 39], cdf_values)  # any value above 38 is alike
+    assert ks_distance(values, poisson3_cdf) == pytest.approx(below, abs=1e-12)
+    rng = np.random.default_rng(3)
+    result = discrete_ks(values, poisson3_cdf, poisson3_sampler, rng=rng, n_sim=200)
+    assert result.statistic == pytest.approx(below, abs=1e-12)
+
+
 def test_distance_of_perfect_d6_is_zero() -> None:
     values = list(itertools.chain.from_iterable(range(1, 7) for _ in range(5)))
     assert ks_distance(values, d6_cdf) == pytest.approx(0.0, abs=1e-12)
