@@ -402,6 +402,20 @@ CAPTIONS = {
 }
 
 
+EXACT_CAPTIONS = {
+    "bars": "The model's probability of each outcome, renormalised over the task's answers "
+    "(bars), against the target (ticks).",
+    "cdf": "The model's cumulative probability, renormalised over the task's answers (solid), "
+    "against the target (dashed).",
+    "heatmap": "The model's probability of each item at each position; a uniform shuffle is the "
+    "same everywhere (white).",
+    "inclusion": "The model's probability of choosing each item (bars) against the target "
+    "(dashed).",
+    "positions": "The distance of the model's distribution from the target in each group of the "
+    "view.",
+}
+
+
 def compare_caption(projection: Projection) -> str:
     if projection.shape[0] > 1:
         return f"The distance from the target of every row, view: {projection.view}."
@@ -413,7 +427,6 @@ def compare_caption(projection: Projection) -> str:
 def caption(score: TaskScore, data: TaskData) -> str:
     """What the task's plot shows, in one sentence (also its alt text)."""
     kind = plot_kind(score, data)
-    shown = CAPTIONS[kind]
-    if score.exact:
-        shown = shown.replace("the valid answers", "the model's probability").split("; grey")[0]
-    return shown
+    if score.exact and kind in EXACT_CAPTIONS:
+        return EXACT_CAPTIONS[kind]
+    return CAPTIONS[kind]

@@ -11,7 +11,10 @@ Per task (methodology page, "Overall score")::
   finite-sample bias of TVD neither rewards nor punishes anyone;
 - ``Dc``: the distance of the best constant answer (a lower bound of every
   constant answer's), so that a constant answer scores exactly 0;
-- ``validity``: the share of valid answers (logprob: the mass on the support).
+- ``validity``: the share of valid answers. In logprob mode the score is that of the
+  model's distribution renormalised over the task's answers, and the probability it puts
+  on other text is reported beside it, not multiplied in: it measures the wording (a chat
+  model that says "I rolled a 4." gives the bare "4" almost no probability), not randomness.
 
 A perfect sampler scores 1 in expectation (1 exactly in logprob mode). A
 category's score is the mean of its tasks'; the overall score is the mean of the
@@ -141,7 +144,7 @@ def _score_exact(result: TaskScore, data: TaskData, n_boot: int) -> None:
         return
     result.counts = projection.exact_counts(support, mass / total)
     result.distance = float(projection.distances(result.counts))
-    score = result.validity * float(normalised(np.array(result.distance), 0.0, result.constant))
+    score = float(normalised(np.array(result.distance), 0.0, result.constant))
     result.score, result.interval = score, (score, score)
     result.replicates = np.full(n_boot, score)
 

@@ -144,3 +144,22 @@ def test_fdr_consistency_counts(board: Board) -> None:
     # answer (a fixed random-looking sequence has fair runs); the score still gives it 0.
     assert constant.passed[0] <= 1
     assert constant.tasks["coin_flips_20"].score == 0.0
+
+
+def test_logprob_scores_the_renormalised_distribution(board: Board) -> None:
+    """Probability on other wording is reported as validity but does not scale the score."""
+    from dataclasses import replace
+
+    from randbench.leaderboard.scoring import task_score
+
+    (exact,) = rows(board, "oracle", "logprob")
+    data = exact.data["weighted_colour"]
+    assert data.logprobs is not None
+    tilted = [lp + np.log(0.01) + 0.2 * i for i, lp in enumerate(data.logprobs)]  # type: ignore[operator]
+    shifted = task_score(replace(data, logprobs=tilted), exact.id)
+    assert shifted.validity == pytest.approx(float(np.exp(tilted).sum()))
+    assert shifted.validity < 0.05
+    weights = np.exp(tilted) / np.exp(tilted).sum()
+    tvd = 0.5 * np.abs(weights - np.array([0.5, 0.3, 0.2])).sum()
+    assert shifted.distance == pytest.approx(tvd)
+    assert shifted.score == pytest.approx(1 - tvd / 0.5)
