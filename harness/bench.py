@@ -10,12 +10,13 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from randbench.harness.backends.base import Backend, Capability
 from randbench.harness.methods.base import task_prompt
-from randbench.harness.requests import GenerateRequest, ScoreRequest
+from randbench.harness.methods.logprob import Logprob
+from randbench.harness.requests import GenerateRequest
 from randbench.harness.runner import RunConfig, sample_seed, sampling_params
 from randbench.tasks import Task
 
@@ -67,11 +68,10 @@ def bench_sampling(
 
 def bench_scoring(backend: Backend, task: Task) -> Measurement:
     """All candidates in one request vs one request per candidate."""
-    support = task.target.support() or []
-    candidates = tuple(task.parser.format(v, task.target) for v in support)
-    prompt = task_prompt(task)
-    _, seconds = timed(lambda: backend.score([ScoreRequest(task.name, prompt, candidates)]))
-    one_each = [ScoreRequest(task.name, prompt, (c,)) for c in candidates]
+    request = Logprob().request(task)
+    candidates = request.candidates
+    _, seconds = timed(lambda: backend.score([request]))
+    one_each = [replace(request, candidates=(c,)) for c in candidates]
     _, naive_seconds = timed(lambda: [backend.score([r]) for r in one_each])
     return Measurement(
         f"exact distribution ({task.name}, {len(candidates)} candidates)",

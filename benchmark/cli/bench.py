@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from randbench.harness.backends import ModelSpec, load_backend
+from randbench.cli.options import NoChatTemplate, model_spec
+from randbench.harness.backends import load_backend
 from randbench.harness.bench import peak_memory_mib, run_bench
 from randbench.harness.runner import RunConfig
 from randbench.loader import load_tasks
@@ -21,6 +22,7 @@ console = Console(highlight=False)
 def bench_command(
     model: Annotated[str, typer.Option(help="The model, as for `randbench run`.")],
     model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    no_chat_template: NoChatTemplate = False,
     samples: Annotated[
         int, typer.Option(min=1, help="Samples in the shared-prompt request.")
     ] = 200,
@@ -37,7 +39,7 @@ def bench_command(
     tasks = load_tasks()
     (to_sample,) = select_tasks(tasks, [sampling_task])
     (to_score,) = select_tasks(tasks, [scoring_task])
-    backend = load_backend(ModelSpec.parse(model, model_args))
+    backend = load_backend(model_spec(model, model_args, no_chat_template))
     config = RunConfig(max_tokens=max_tokens)
     measured, all_seconds = run_bench(
         backend, tasks, to_sample, to_score, n=samples, naive_n=min(naive_samples, samples),

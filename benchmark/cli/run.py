@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from randbench.harness.backends import CapabilityError, ModelSpec, load_backend
+from randbench.cli.options import NoChatTemplate, model_spec
+from randbench.harness.backends import CapabilityError, load_backend
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.results import write_results
@@ -35,6 +36,7 @@ def run_command(
         str, typer.Option(help="Comma-separated methods: direct, logprob.")
     ] = "direct",
     model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    no_chat_template: NoChatTemplate = False,
     samples: Annotated[
         int | None, typer.Option(min=1, help="Samples per task (default: each task's).")
     ] = None,
@@ -58,7 +60,7 @@ def run_command(
     try:
         chosen = select_tasks(load_tasks(include_path or []), split_patterns(tasks))
         methods = [METHODS.get(name)() for name in split_patterns(method)]
-        backend = load_backend(ModelSpec.parse(model, model_args))
+        backend = load_backend(model_spec(model, model_args, no_chat_template))
     except (TaskLoadError, UnknownTaskError, KeyError, ValueError, FileNotFoundError) as error:
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None

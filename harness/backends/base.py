@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from abc import ABC
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -46,6 +46,12 @@ class ModelSpec:
     def parse(cls, model: str, model_args: str = "") -> ModelSpec:
         backend, _, name = model.partition(":")
         return cls(backend=backend, name=name, args=parse_model_args(model_args))
+
+    def without_chat_template(self) -> ModelSpec:
+        """``--no-chat-template``: prompts go to the model as raw text (base models)."""
+        if self.args.get("chat_template", False) is not False:
+            raise ValueError("--no-chat-template contradicts --model-args chat_template=true")
+        return replace(self, args={**self.args, "chat_template": False})
 
 
 def parse_model_args(text: str) -> dict[str, Any]:
