@@ -118,3 +118,33 @@ def run_bench(
         scoring = bench_scoring(backend, scoring_task)
         measured.append(scoring)
     return measured, estimate_all(tasks, sampling, scoring)
+
+
+def bench_concurrency(
+    backend: Backend, task: Task, requests: int, concurrency: int, config: RunConfig
+) -> tuple[Measurement, Measurement]:
+    """Requests per second with one request in flight, then ``concurrency``: ``requests``
+    one-sample requests each (distinct seeds), after one warm-up request."""
+    params = sampling_params(task, config)
+    prompt = task_prompt(task)
+
+    def batch(offset: int) -> list[GenerateRequest]:
+        return [
+            GenerateRequest(
+                task.name, prompt, params, (sample_seed(config.seed, task.hash, "bench", i),)
+            )
+            for i in range(offset, offset + requests)
+        ]
+
+    backend.concurrency = 1
+    backend.generate(batch(-1)[:1])  # warm-up: the server has the prompt in its cache
+    _, sequential = timed(lambda: backend.generate(batch(0)))
+    backend.concurrency = concurrency
+    _, parallel = timed(lambda: backend.generate(batch(requests)))
+    return (
+        Measurement(f"concurrency 1 ({task.name})", requests, sequential, unit="requests"),
+        Measurement(
+            f"concurrency {concurrency} ({task.name})", requests, parallel, sequential,
+            unit="requests",
+        ),
+    )  # fmt: skip

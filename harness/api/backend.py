@@ -17,9 +17,9 @@ is part of the cache key):
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from randbench.harness.api.pool import EventLoop, Job, PoolStats, RequestPool
 from randbench.harness.api.retry import RetryPolicy
@@ -27,6 +27,7 @@ from randbench.harness.api.secrets import refuse_secret_args
 from randbench.harness.backends.base import Backend, CompletionSink, ModelSpec
 from randbench.harness.requests import CandidateScores, Completion, GenerateRequest, ScoreRequest
 
+T = TypeVar("T")
 TRANSPORT_ARGS: dict[str, str] = {
     "timeout": "seconds per try (default 120)",
     "max_attempts": "tries per request before giving up (default 8)",
@@ -85,6 +86,7 @@ class ApiBackend(Backend):
         )
         self.key_env = str(args.get("api_key_env", self.default_key_env))
         self.stats = PoolStats()
+        self.client: Any = None
         self._loop = EventLoop()
 
     def identity(self) -> dict[str, Any]:
@@ -107,10 +109,27 @@ class ApiBackend(Backend):
     def score_call(self, request: ScoreRequest) -> Awaitable[CandidateScores]:
         raise NotImplementedError
 
+    @abstractmethod
+    def open_client(self) -> Any:
+        """A new async SDK client (with ``close()``); one per :meth:`run`, so that no
+        connection outlives the event loop it was opened on."""
+
     # -- the shared machinery -----------------------------------------------------------
 
     def pool(self) -> RequestPool:
         return RequestPool(self.spec.backend, self.concurrency, self.policy, self.stats)
+
+    def run(self, jobs: Iterable[Job[T]], done: Callable[[Job[T], T], Any]) -> None:
+        """Run jobs through a fresh pool, with ``self.client`` open for their duration."""
+
+        async def session() -> None:
+            self.client = self.open_client()
+            try:
+                await self.pool().run(jobs, done)
+            finally:
+                await self.client.close()
+
+        self._loop.run(session())
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
         out: list[dict[int, Completion]] = [{} for _ in requests]
@@ -127,13 +146,13 @@ class ApiBackend(Backend):
         def done(job: Job[list[Completion]], completions: list[Completion]) -> Iterable[SampleJob]:
             assert isinstance(job, SampleJob)
             got = min(len(completions), len(job.positions))
-            for position, completion in zip(job.positions, completions[:got], strict=True):
+            for position, completion in zip(job.positions[:got], completions[:got], strict=True):
                 sink(job.request, position, completion)
             if got < len(job.positions):
                 return self.follow_up(job, got, requests[job.request])
             return ()
 
-        self._loop.run(self.pool().run(jobs, done))
+        self.run(jobs, done)
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[CandidateScores]:
         results: dict[int, CandidateScores] = {}
@@ -146,7 +165,7 @@ class ApiBackend(Backend):
         def done(job: Job[CandidateScores], scores: CandidateScores) -> None:
             results[index[id(job)]] = scores
 
-        self._loop.run(self.pool().run(jobs, done))
+        self.run(jobs, done)
         return [results[i] for i in range(len(requests))]
 
     def _score_caller(self, request: ScoreRequest) -> Any:

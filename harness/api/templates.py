@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from randbench.harness.backends.chat import end_of_turn_text, render_prompt
 from randbench.harness.requests import Prompt
 
 GGUF_CONTROL_TOKEN = 3
@@ -34,12 +33,16 @@ class ModelText:
     source: str = ""
 
     def render(self, prompt: Prompt) -> str:
+        from randbench.harness.backends.chat import render_prompt  # not at import: a cycle
+
         return render_prompt(prompt, self.template, bos_token=self.bos, eos_token=self.eos)
 
     def end_of_answer(self) -> str:
         """The special token that ends an answer: the first one the template writes after an
         assistant message (``<|im_end|>`` for ChatML), else EOS."""
         if self.template is not None:
+            from randbench.harness.backends.chat import end_of_turn_text
+
             after = end_of_turn_text(self.template, bos_token=self.bos, eos_token=self.eos)
             for token in sorted(self.special, key=len, reverse=True):
                 if token and after.startswith(token):
@@ -59,7 +62,9 @@ def load_model_text(source: str | Path, *, chat_template: bool = True) -> ModelT
     elif path.is_file():
         text = ModelText(path.read_text(encoding="utf-8"), source=str(path))
     else:
-        raise FileNotFoundError(f"tokenizer={source}: no GGUF file, model folder or template file")
+        raise FileNotFoundError(
+            f"template_from={source}: no GGUF file, model folder or template file"
+        )
     if not chat_template:
         return ModelText(None, text.bos, text.eos, text.special, text.source)
     if text.template is None:
