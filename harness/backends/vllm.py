@@ -56,7 +56,10 @@ class VLLMBackend(Backend):
             raise ImportError(f"backend 'vllm' needs vLLM: {INSTALL}") from error
         self._vllm = vllm
         engine_args = {k: v for k, v in spec.args.items() if k not in OWN_ARGS}
-        self.llm = vllm.LLM(model=spec.name, **engine_args)
+        try:
+            self.llm = vllm.LLM(model=spec.name, **engine_args)
+        except TypeError as error:  # EngineArgs refuses an unknown argument
+            raise ValueError(f"vllm: engine arguments refused: {error}") from None
         self.tokenizer = self.llm.get_tokenizer()
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
         chat = spec.args.get("chat_template", has_template)

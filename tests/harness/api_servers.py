@@ -98,12 +98,15 @@ class FaultProxy:
         seed: int = 0,
         slow: float = 4.0,
         retry_after: str = "1",
+        latency: float = 0.0,
     ) -> None:
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.rate = rate
         self.slow = slow
         self.retry_after = retry_after
+        self.latency = latency
+        """Seconds added to every answer, as a remote API's round trip would."""
         self.rng = random.Random(seed)
         self.counts: Counter[str] = Counter()
         self.outage_after: int | None = None
@@ -135,7 +138,12 @@ class FaultProxy:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def _stop(self) -> None:
+        """Stop listening and end the answers still in progress (slow ones, say)."""
         self._server.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await self._server.wait_closed()
 
     # -- faults ---------------------------------------------------------------------------
@@ -159,6 +167,8 @@ class FaultProxy:
             if request is None:
                 return
             fault = self._next_fault()
+            if self.latency:
+                await asyncio.sleep(self.latency)
             with self._lock:
                 self.counts[fault or "ok"] += 1
             if fault == "429":

@@ -250,3 +250,17 @@ def test_keys_come_from_the_environment_and_are_redacted(
     with pytest.raises(ValueError, match="environment"):
         refuse_secret_args({"api_key": "sk-x"}, "openai", frozenset({"api_key_env"}))
     refuse_secret_args({"api_key_env": "MY_KEY"}, "openai", frozenset({"api_key_env"}))
+
+
+def test_importing_the_backends_loads_no_engine_or_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, randbench.harness.backends as b; "
+        "assert {'openai', 'anthropic', 'vllm', 'lmeval'} <= set(b.BACKENDS.names()); "
+        "heavy = {'openai', 'anthropic', 'vllm', 'lm_eval', 'torch', 'llama_cpp', 'httpx2'}; "
+        "loaded = heavy & set(sys.modules); "
+        "assert not loaded, f'imported eagerly: {loaded}'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

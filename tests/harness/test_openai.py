@@ -281,7 +281,8 @@ def test_faults_are_retried_and_every_sample_is_kept_once(server: str, tmp_path:
     common = ["--tasks", "coin_flip", "--samples", str(n), "--max-tokens", "4"]
     # llama.cpp's numbers depend a little on what the server evaluated last (it re-uses the
     # cached prefix of the previous prompt): start from the same state as the clean run below.
-    warm = run(tmp_path / "warm", "openai:smollm2", f"base_url={server}", *common[:2])
+    warm_args = ["--tasks", "coin_flip", "--samples", "1", "--max-tokens", "4"]
+    warm = run(tmp_path / "warm", "openai:smollm2", f"base_url={server}", *warm_args)
     assert warm.exit_code == 0, warm.output
     with FaultProxy(upstream, rate=0.2, seed=3, slow=4.0) as proxy:
         args = f"base_url={proxy.url},timeout=3,retry_base=0.05,retry_max=0.5"
