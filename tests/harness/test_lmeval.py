@@ -56,7 +56,9 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def lmeval(model_dir: Path) -> LMEvalBackend:
-    spec = ModelSpec("lmeval", "hf", {"pretrained": str(model_dir), "dtype": "float32"})
+    spec = ModelSpec(
+        "lmeval", "hf", {"pretrained": str(model_dir), "dtype": "float32", "device": "cpu"}
+    )
     backend = load_backend(spec)
     assert isinstance(backend, LMEvalBackend)
     return backend
@@ -70,6 +72,7 @@ def test_parity_with_randbenchs_hf_backend(lmeval: LMEvalBackend, model_dir: Pat
     differences = np.concatenate(
         [np.abs(np.array(a.logprobs) - b.logprobs) for a, b in zip(ours, theirs, strict=True)]
     )
+    print(f"lm-eval hf vs randbench hf: max |difference| {differences.max():.2e}")  # pytest -s
     assert differences.max() < 1e-4, differences.max()
 
 
@@ -91,7 +94,7 @@ def test_a_run_through_the_cli(model_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
-            "run", "--model", "lmeval:hf", "--model-args", f"pretrained={model_dir}",
+            "run", "--model", "lmeval:hf", "--model-args", f"pretrained={model_dir},device=cpu",
             "--tasks", "coin_flip", "--samples", "4", "--method", "direct,logprob",
             "--max-tokens", "4", "--output-path", str(tmp_path),
             "--cache", str(tmp_path / "cache.sqlite"),

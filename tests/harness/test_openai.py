@@ -288,6 +288,7 @@ def test_faults_are_retried_and_every_sample_is_kept_once(server: str, tmp_path:
         args = f"base_url={proxy.url},timeout=3,retry_base=0.05,retry_max=0.5"
         result = run(tmp_path / "faulty", "openai:smollm2", args, *common, "--concurrency", "4")
         assert result.exit_code == 0, result.output
+    print(f"fault proxy counts: {dict(proxy.counts)}")  # shown with pytest -s
     for fault in ("429", "500", "slow", "drop"):
         assert proxy.counts[fault] >= 1, proxy.counts
     lines = samples_of(tmp_path / "faulty")
