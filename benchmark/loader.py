@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from randbench.parsers import PARSERS, Parser
 from randbench.plugins import (
@@ -24,7 +24,7 @@ from randbench.plugins import (
     canonical_spec,
     describe_validation_error,
 )
-from randbench.schema import GenerationDefaults, TaskSpec
+from randbench.schema import GenerationDefaults, ScoredAnswer, TaskSpec
 from randbench.targets import TARGETS, Target
 from randbench.tasks import Task
 from randbench.templating import TemplateRenderError, render_text, render_tree
@@ -189,9 +189,12 @@ _PLACEHOLDERS: dict[str, Any] = {
 
 def _schema_problem(locate: _Locator, error: Any) -> TaskProblem:
     loc = tuple(error["loc"])
-    fields = (
-        GenerationDefaults.model_fields if loc[:1] == ("generation",) else TaskSpec.model_fields
-    )
+    nested: dict[str, type[BaseModel]] = {
+        "generation": GenerationDefaults,
+        "scored_answer": ScoredAnswer,
+    }
+    model = nested.get(str(loc[0]), TaskSpec) if loc and len(loc) > 1 else TaskSpec
+    fields = model.model_fields
     return locate.problem(loc, describe_validation_error(error, fields))
 
 
@@ -284,6 +287,7 @@ def _concrete(
         version=spec.version,
         params=variables,
         path=task_file.path,
+        scored_answer=spec.scored_answer,
     )
 
 

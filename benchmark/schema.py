@@ -24,6 +24,30 @@ class GenerationDefaults(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
 
 
+class ScoredAnswer(BaseModel):
+    """How logprob mode writes each candidate answer it scores.
+
+    By default a candidate is the parser's canonical text followed by the end of the
+    assistant's turn, so P("1") does not contain P("10"). A prompt that asks for a
+    wrapper ("Output the number between curly braces") scores ``prefix + answer +
+    suffix``; ``until`` replaces the end of turn with a delimiter the answer must be
+    followed by (e.g. ``"\\n"`` for a completion-style prompt).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = ""
+    suffix: str = ""
+    until: str | None = Field(default=None, min_length=1)
+
+    def write(self, answer: str) -> str:
+        return f"{self.prefix}{answer}{self.suffix}"
+
+    @property
+    def is_default(self) -> bool:
+        return self == ScoredAnswer()
+
+
 class TaskSpec(BaseModel):
     """One task file: a single task, or a family when ``params`` is given."""
 
@@ -41,6 +65,7 @@ class TaskSpec(BaseModel):
     samples: int = Field(default=200, gt=0, le=1_000_000)
     split: Literal["train", "heldout"] = "train"
     generation: GenerationDefaults = GenerationDefaults()
+    scored_answer: ScoredAnswer = ScoredAnswer()
     source: str | None = None
     version: int = Field(default=1, ge=1)
 

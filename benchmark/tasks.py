@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from randbench.parsers import Parser
-from randbench.schema import GenerationDefaults
+from randbench.schema import GenerationDefaults, ScoredAnswer
 from randbench.targets import Target
 
 
@@ -35,10 +35,11 @@ class Task:
     version: int
     params: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    scored_answer: ScoredAnswer = field(default_factory=ScoredAnswer)
 
     def measurement(self) -> dict[str, Any]:
         """What the task measures: everything that changes results, nothing that does not."""
-        return {
+        measured: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "system": self.system,
@@ -49,6 +50,9 @@ class Task:
             "samples": self.samples,
             "generation": self.generation.model_dump(exclude_none=True),
         }
+        if not self.scored_answer.is_default:  # absent when default: older hashes stay valid
+            measured["scored_answer"] = self.scored_answer.model_dump()
+        return measured
 
     @property
     def hash(self) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
+
+import numpy as np
 
 from randbench.harness.backends.base import Backend, Capability
 from randbench.harness.methods.base import task_prompt
-from randbench.harness.requests import GenerateRequest, ScoreRequest
+from randbench.harness.methods.logprob import Logprob
+from randbench.harness.requests import GenerateRequest, Message, Prompt
 from randbench.harness.runner import RunConfig, sample_seed, sampling_params
 from randbench.tasks import Task
 
@@ -67,11 +70,10 @@ def bench_sampling(
 
 def bench_scoring(backend: Backend, task: Task) -> Measurement:
     """All candidates in one request vs one request per candidate."""
-    support = task.target.support() or []
-    candidates = tuple(task.parser.format(v, task.target) for v in support)
-    prompt = task_prompt(task)
-    _, seconds = timed(lambda: backend.score([ScoreRequest(task.name, prompt, candidates)]))
-    one_each = [ScoreRequest(task.name, prompt, (c,)) for c in candidates]
+    request = Logprob().request(task)
+    candidates = request.candidates
+    _, seconds = timed(lambda: backend.score([request]))
+    one_each = [replace(request, candidates=(c,)) for c in candidates]
     _, naive_seconds = timed(lambda: [backend.score([r]) for r in one_each])
     return Measurement(
         f"exact distribution ({task.name}, {len(candidates)} candidates)",
@@ -107,6 +109,7 @@ def run_bench(
     n: int,
     naive_n: int,
     config: RunConfig,
+    context_tokens: int = 0,
 ) -> tuple[list[Measurement], float]:
     backend.bind(tasks)
     measured: list[Measurement] = []
@@ -114,7 +117,94 @@ def run_bench(
     if Capability.GENERATE in backend.capabilities:
         sampling = bench_sampling(backend, sampling_task, n, naive_n, config)
         measured.append(sampling)
+        if context_tokens:
+            peer = bench_lmeval_repeats(backend, sampling_task, n, naive_n, context_tokens, config)
+            measured += [peer] if peer is not None else []
     if Capability.SCORE in backend.capabilities:
         scoring = bench_scoring(backend, scoring_task)
         measured.append(scoring)
     return measured, estimate_all(tasks, sampling, scoring)
+
+
+def bench_concurrency(
+    backend: Backend, task: Task, requests: int, concurrency: int, config: RunConfig
+) -> tuple[Measurement, Measurement]:
+    """Requests per second with one request in flight, then ``concurrency``: ``requests``
+    one-sample requests each (distinct seeds), after one warm-up request."""
+    params = sampling_params(task, config)
+    prompt = task_prompt(task)
+
+    def batch(offset: int) -> list[GenerateRequest]:
+        return [
+            GenerateRequest(
+                task.name, prompt, params, (sample_seed(config.seed, task.hash, "bench", i),)
+            )
+            for i in range(offset, offset + requests)
+        ]
+
+    backend.concurrency = 1
+    backend.generate(batch(-1)[:1])  # warm-up: the server has the prompt in its cache
+    _, sequential = timed(lambda: backend.generate(batch(0)))
+    backend.concurrency = concurrency
+    _, parallel = timed(lambda: backend.generate(batch(requests)))
+    return (
+        Measurement(f"concurrency 1 ({task.name})", requests, sequential, unit="requests"),
+        Measurement(
+            f"concurrency {concurrency} ({task.name})", requests, parallel, sequential,
+            unit="requests",
+        ),
+    )  # fmt: skip
+
+
+def in_context_prompt(task: Task, tokens: int, seed: int = 0) -> Prompt:
+    """The task's prompt after a history of earlier answers, about ``tokens`` long: the
+    shape of an in-context task, where sharing the prompt matters most."""
+    rng = np.random.default_rng(seed)
+    history = ", ".join(str(int(v)) for v in rng.integers(1, 7, size=max(1, tokens // 3)))
+    base = task_prompt(task)
+    (*earlier, last) = base.messages
+    told = Message(last.role, f"Earlier rolls: {history}.\n\n{last.content}")
+    return Prompt((*earlier, told), base.assistant_prefix)
+
+
+def bench_lmeval_repeats(
+    backend: Backend, task: Task, n: int, naive_n: int, context_tokens: int, config: RunConfig
+) -> Measurement | None:
+    """Our ``hf`` sampling vs lm-evaluation-harness's ``repeats`` path for the same model,
+    prompt text and settings: its evaluator clones a request ``repeats`` times and hands
+    the copies to ``HFLM.generate_until`` (batch size 1, its default), which runs the
+    whole prompt again for every copy. None when lm-eval is not installed or the backend
+    is not ``hf``."""
+    path = getattr(backend, "path", None)
+    text_of = getattr(backend, "prompt_text", None)
+    if backend.spec.backend != "hf" or path is None or text_of is None:
+        return None
+    try:
+        from lm_eval.api.instance import Instance
+        from lm_eval.models.huggingface import HFLM
+    except ImportError:
+        return None
+    prompt = in_context_prompt(task, context_tokens)
+    params = sampling_params(task, config)
+    seeds = tuple(sample_seed(config.seed, task.hash, "bench-icl", i) for i in range(n))
+    shared = GenerateRequest(task.name, prompt, params, seeds)
+    replies, seconds = timed(lambda: backend.generate([shared]))
+    lm = HFLM(pretrained=str(path), batch_size=1, device=str(getattr(backend, "device", "cpu")))
+    gen_kwargs = {
+        "until": [],
+        "do_sample": True,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_gen_toks": params.max_tokens,
+    }
+    request = Instance(
+        request_type="generate_until", doc={}, arguments=(str(text_of(prompt)), gen_kwargs),
+        idx=0, repeats=n,
+    )  # fmt: skip
+    _, lmeval_seconds = timed(lambda: lm.generate_until([request] * naive_n, disable_tqdm=True))
+    tokens = sum(c.tokens or 0 for c in replies[0]) or None
+    prompt_tokens = len(backend.prompt_ids(prompt)) if hasattr(backend, "prompt_ids") else 0
+    return Measurement(
+        f"sampling vs lm-eval repeats ({task.name}, {prompt_tokens}-token prompt, n={n})",
+        n, seconds, lmeval_seconds * n / naive_n, tokens=tokens,
+    )  # fmt: skip

@@ -60,11 +60,13 @@ class Completion:
 
 @dataclass(frozen=True)
 class ScoreRequest:
-    """Score every candidate answer as a complete answer (followed by end-of-turn)."""
+    """Score every candidate answer as a complete answer: followed by the end of the turn,
+    or by ``until`` when the task declares a delimiter (then no end of turn is required)."""
 
     task: str
     prompt: Prompt
     candidates: tuple[str, ...]
+    until: str | None = None
 
 
 @dataclass(frozen=True)

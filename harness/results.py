@@ -96,6 +96,8 @@ def result_document(
             entry["sampling"] = asdict(run.sampling)
         if run.scores is not None and run.scores.note:
             entry["note"] = run.scores.note
+        if run.scores is not None and run.scores.details:
+            entry["logprob_details"] = dict(run.scores.details)
         results.setdefault(run.task.name, {})[run.method] = entry
     return {
         "randbench_version": __version__,

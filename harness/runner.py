@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from randbench.harness.backends.base import Backend
+from randbench.harness.backends.base import Backend, BackendError, CompletionSink
 from randbench.harness.cache import ResponseCache, RunKey
 from randbench.harness.methods.base import Method, SamplingMethod, ScoringMethod
-from randbench.harness.requests import CandidateScores, GenerateRequest, SamplingParams
+from randbench.harness.requests import (
+    CandidateScores,
+    Completion,
+    GenerateRequest,
+    SamplingParams,
+)
 from randbench.metrics import TaskMetrics, evaluate
 from randbench.outcomes import ParseResult
 from randbench.tasks import Task
@@ -161,14 +166,28 @@ class Runner:
         for start in range(0, len(missing), self.config.batch_size):
             batch = missing[start : start + self.config.batch_size]
             request = GenerateRequest(task.name, prompt, params, tuple(seeds[i] for i in batch))
-            (replies,) = self.backend.generate([request])
+            fresh: dict[int, str] = {}
+            try:
+                self.backend.generate_each([request], self._keeper(batch, fresh))
+            finally:  # a failure part-way keeps every sample that finished
+                self.cache.put_many(key, fresh)
+                completions.update(fresh)
             run.model_calls += 1
-            fresh = {i: reply.text for i, reply in zip(batch, replies, strict=True)}
-            self.cache.put_many(key, fresh)
-            completions.update(fresh)
-            self.advance(len(batch))
+            if len(fresh) != len(batch):
+                raise BackendError(
+                    f"backend returned {len(fresh)} of {len(batch)} samples for {task.name}"
+                )
         judge_completions(run, method, [completions[i] for i in range(n)], seeds, self.config)
         return run
+
+    def _keeper(self, batch: list[int], fresh: dict[int, str]) -> CompletionSink:
+        """Completions of one batch, by sample index, as the backend hands them over."""
+
+        def keep(_: int, position: int, reply: Completion) -> None:
+            fresh[batch[position]] = reply.text
+            self.advance(1)
+
+        return keep
 
     def _score(self, task: Task, method: ScoringMethod) -> TaskRun:
         run = TaskRun(task, method.name)
@@ -176,8 +195,10 @@ class Runner:
         key = self._key(task, method, {"candidates": list(request.candidates)})
         cached = self.cache.get_many(key, [0])
         if 0 in cached:
-            scores = CandidateScores(**cached[0])
-            scores = CandidateScores(tuple(scores.logprobs), scores.exact, scores.note)
+            entry = cached[0]
+            scores = CandidateScores(
+                tuple(entry["logprobs"]), entry["exact"], entry["note"], entry.get("details", {})
+            )
         else:
             (scores,) = self.backend.score([request])
             run.model_calls += 1
@@ -188,6 +209,7 @@ class Runner:
                         "logprobs": list(scores.logprobs),
                         "exact": scores.exact,
                         "note": scores.note,
+                        "details": dict(scores.details),
                     }
                 },
             )

@@ -109,3 +109,18 @@ def test_spellings_of_one_spec_hash_alike(tmp_path: Path) -> None:
     second = load_file(TaskFile(write(tmp_path, "b/t.yaml", long), "b"))[0][0]
     assert first.hash == second.hash
     assert first.answer_spec == {"integer": {}}
+
+
+def test_scored_answer_is_read_checked_and_hashed(tmp_path: Path) -> None:
+    plain = load_file(TaskFile(write(tmp_path, "a/t.yaml", FAMILY), "a"))[0][0]
+    braces = FAMILY + 'scored_answer: {prefix: "{", suffix: "}", until: "\\n"}\n'
+    wrapped = load_file(TaskFile(write(tmp_path, "b/t.yaml", braces), "b"))[0][0]
+    assert plain.scored_answer.is_default and plain.scored_answer.write("3") == "3"
+    assert wrapped.scored_answer.write("3") == "{3}" and wrapped.scored_answer.until == "\n"
+    assert "scored_answer" not in plain.measurement(), "older task hashes stay valid"
+    assert wrapped.hash != plain.hash
+
+    typo = write(tmp_path, "c/t.yaml", FAMILY + 'scored_answer: {prefx: "{"}\n')
+    _, problems = load_file(TaskFile(typo, "c"))
+    (problem,) = problems
+    assert "scored_answer.prefx" in str(problem) and "prefix" in str(problem)

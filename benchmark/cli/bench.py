@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from randbench.harness.backends import ModelSpec, load_backend
-from randbench.harness.bench import peak_memory_mib, run_bench
+from randbench.cli.options import NoChatTemplate, model_spec
+from randbench.harness.backends import load_backend
+from randbench.harness.bench import Measurement, bench_concurrency, peak_memory_mib, run_bench
 from randbench.harness.runner import RunConfig
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks
@@ -21,6 +22,7 @@ console = Console(highlight=False)
 def bench_command(
     model: Annotated[str, typer.Option(help="The model, as for `randbench run`.")],
     model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    no_chat_template: NoChatTemplate = False,
     samples: Annotated[
         int, typer.Option(min=1, help="Samples in the shared-prompt request.")
     ] = 200,
@@ -32,16 +34,34 @@ def bench_command(
         str, typer.Option(help="Task to score (100 candidates).")
     ] = "random_number_1_to_100",
     max_tokens: Annotated[int, typer.Option(min=1)] = 16,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=2, help="API backends: requests/s at concurrency 1 and at this."),
+    ] = None,
+    requests: Annotated[int, typer.Option(min=1, help="Requests timed at each concurrency.")] = 32,
+    context_tokens: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="hf backend with lm-eval installed: also sample a prompt of about this many "
+            "tokens beside lm-eval's `repeats` path (0: skip).",
+        ),
+    ] = 500,
 ) -> None:
     """Throughput of sampling and exact scoring against naive loops, and the time of --tasks all."""
     tasks = load_tasks()
     (to_sample,) = select_tasks(tasks, [sampling_task])
     (to_score,) = select_tasks(tasks, [scoring_task])
-    backend = load_backend(ModelSpec.parse(model, model_args))
+    backend = load_backend(model_spec(model, model_args, no_chat_template))
     config = RunConfig(max_tokens=max_tokens)
+    if concurrency is not None:
+        print_concurrency(
+            model, *bench_concurrency(backend, to_sample, requests, concurrency, config)
+        )
+        return
     measured, all_seconds = run_bench(
         backend, tasks, to_sample, to_score, n=samples, naive_n=min(naive_samples, samples),
-        config=config,
+        config=config, context_tokens=context_tokens,
     )  # fmt: skip
     table = Table(title=f"randbench bench: {model} on {platform.machine()}", title_justify="left")
     for column in ("mode", "rate", "tokens/s", "naive rate", "speed-up"):
@@ -58,3 +78,14 @@ def bench_command(
     console.print(table)
     console.print(f"peak memory: {peak_memory_mib():.0f} MiB")
     console.print(f"estimated time of --tasks all (direct + logprob): {all_seconds / 60:.1f} min")
+
+
+def print_concurrency(model: str, sequential: Measurement, parallel: Measurement) -> None:
+    """Requests/s at concurrency 1 and N, and their ratio (the server's parallel slots bound it)."""
+    table = Table(title=f"randbench bench: {model}, concurrent requests", title_justify="left")
+    for column in ("mode", "requests", "seconds", "rate"):
+        table.add_column(column)
+    for m in (sequential, parallel):
+        table.add_row(m.name, f"{m.units:.0f}", f"{m.seconds:.2f}", f"{m.rate:.3g} requests/s")
+    console.print(table)
+    console.print(f"speed-up: {parallel.speedup or 0:.2f}x over one request at a time")

@@ -12,7 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from randbench.harness.backends import CapabilityError, ModelSpec, load_backend
+from randbench.cli.options import NoChatTemplate, model_spec
+from randbench.harness.api.secrets import redact
+from randbench.harness.backends import BackendError, CapabilityError, load_backend
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.results import write_results
@@ -24,6 +26,7 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_CACHE = Path(".randbench") / "cache.sqlite"
+RESUME_HINT = "Every sample that finished is in the cache: run the same command again to resume."
 
 
 def run_command(
@@ -35,6 +38,7 @@ def run_command(
         str, typer.Option(help="Comma-separated methods: direct, logprob.")
     ] = "direct",
     model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
+    no_chat_template: NoChatTemplate = False,
     samples: Annotated[
         int | None, typer.Option(min=1, help="Samples per task (default: each task's).")
     ] = None,
@@ -53,15 +57,21 @@ def run_command(
         Path, typer.Option(help="SQLite response cache (resume and reuse).")
     ] = DEFAULT_CACHE,
     include_path: Annotated[list[Path] | None, typer.Option(help="Extra task folders.")] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Requests in flight at once (API backends).")
+    ] = 1,
 ) -> None:
     """Ask a model every selected task with every method, score it, write result files."""
     try:
         chosen = select_tasks(load_tasks(include_path or []), split_patterns(tasks))
         methods = [METHODS.get(name)() for name in split_patterns(method)]
-        backend = load_backend(ModelSpec.parse(model, model_args))
-    except (TaskLoadError, UnknownTaskError, KeyError, ValueError, FileNotFoundError) as error:
-        errors.print(f"error: {error}")
+        backend = load_backend(model_spec(model, model_args, no_chat_template))
+    except (
+        TaskLoadError, UnknownTaskError, KeyError, ValueError, FileNotFoundError, ImportError,
+    ) as error:  # fmt: skip
+        errors.print(f"error: {redact(str(error))}")
         raise typer.Exit(2) from None
+    backend.concurrency = concurrency
     if limit is not None:
         chosen = chosen[:limit]
     config = RunConfig(
@@ -78,7 +88,16 @@ def run_command(
             errors.print(f"error: {error}")
             raise typer.Exit(2) from None
         progress.update(bar, total=sum(runner.work(t, m) for t in chosen for m in methods))
-        runs = runner.run(chosen, methods)
+        try:
+            runs = runner.run(chosen, methods)
+        except BackendError as error:
+            response_cache.close()
+            errors.print(f"error: {redact(str(error))}\n{RESUME_HINT}")
+            raise typer.Exit(1) from None
+        except ValueError as error:
+            response_cache.close()
+            errors.print(f"error: {redact(str(error))}")
+            raise typer.Exit(2) from None
     response_cache.close()
     result_path, samples_path = write_results(
         output_path, backend.identity(), [m.name for m in methods], config, runs

@@ -9,6 +9,7 @@ from __future__ import annotations
 from randbench.harness.backends.base import (
     BACKENDS,
     Backend,
+    BackendError,
     Capability,
     CapabilityError,
     ModelSpec,
@@ -22,6 +23,7 @@ import_plugins(__name__, __path__)
 __all__ = [
     "BACKENDS",
     "Backend",
+    "BackendError",
     "Capability",
     "CapabilityError",
     "ModelSpec",

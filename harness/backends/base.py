@@ -9,20 +9,18 @@ when that backend is chosen.
 
 from __future__ import annotations
 
-import re
 from abc import ABC
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, ClassVar
 
+from randbench.harness.api.secrets import SECRET_ARG as SECRET_ARG
+from randbench.harness.errors import BackendError as BackendError
 from randbench.harness.requests import CandidateScores, Completion, GenerateRequest, ScoreRequest
 from randbench.plugins import unknown_name_message
 from randbench.registry import Registry
 from randbench.tasks import Task
-
-SECRET_ARG = re.compile(r"key|token|secret|password|authorization", re.IGNORECASE)
-"""Model arguments never written to caches, results or logs."""
 
 
 class Capability(str, Enum):
@@ -32,6 +30,10 @@ class Capability(str, Enum):
 
 class CapabilityError(ValueError):
     """A backend asked for a mode it cannot serve; raised before any work starts."""
+
+
+CompletionSink = Callable[[int, int, Completion], None]
+"""``sink(request_index, sample_index, completion)``: one finished completion."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class ModelSpec:
     def parse(cls, model: str, model_args: str = "") -> ModelSpec:
         backend, _, name = model.partition(":")
         return cls(backend=backend, name=name, args=parse_model_args(model_args))
+
+    def without_chat_template(self) -> ModelSpec:
+        """``--no-chat-template``: prompts go to the model as raw text (base models)."""
+        if self.args.get("chat_template", False) is not False:
+            raise ValueError("--no-chat-template contradicts --model-args chat_template=true")
+        return replace(self, args={**self.args, "chat_template": False})
 
 
 def parse_model_args(text: str) -> dict[str, Any]:
@@ -75,6 +83,8 @@ class Backend(ABC):
     """A model. Subclasses implement the capabilities they declare."""
 
     capabilities: ClassVar[frozenset[Capability]]
+    concurrency: int = 1
+    """Requests in flight at once (``--concurrency``), for backends that talk to a server."""
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -89,6 +99,14 @@ class Backend(ABC):
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
         raise CapabilityError(f"backend {self.spec.backend!r} cannot generate")
+
+    def generate_each(self, requests: Sequence[GenerateRequest], sink: CompletionSink) -> None:
+        """:meth:`generate`, handing every completion to ``sink`` as soon as it exists. Backends
+        that make many calls per request override it, so that a failure part-way loses
+        nothing that finished."""
+        for r, completions in enumerate(self.generate(requests)):
+            for i, completion in enumerate(completions):
+                sink(r, i, completion)
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[CandidateScores]:
         raise CapabilityError(f"backend {self.spec.backend!r} cannot score candidates")

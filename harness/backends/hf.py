@@ -11,8 +11,9 @@ Both capabilities encode and run the prompt ONCE per request and reuse its KV ca
   token by token here (temperature, top-p, greedy at temperature 0). Each sample has
   its own ``torch.Generator`` seeded with its seed and consumes one uniform per token,
   so a seed gives the same completion whatever the batching.
-- ``score``: log P(candidate, end of turn | prompt) for every candidate, in one forward
-  per chunk of ``batch_size`` right-padded candidates over the repeated prompt cache.
+- ``score``: log P(candidate, end of turn or the task's delimiter | prompt) for every
+  candidate, in one forward per chunk of ``batch_size`` right-padded candidates over the
+  repeated prompt cache.
 
 Model args: ``dtype`` (float32 | float64 | bfloat16 | float16; default float32), ``chat_template``
 (default: true when the tokenizer has one; false concatenates the messages' text, for
@@ -293,8 +294,12 @@ class HFBackend(Backend):
         with self.torch.inference_mode():
             return [self._score_one(r) for r in requests]
 
-    def candidate_ids(self, candidate: str) -> list[int]:
-        """A candidate's tokens, then the end-of-turn token (so "1" excludes "10")."""
+    def candidate_ids(self, candidate: str, until: str | None = None) -> list[int]:
+        """A candidate's tokens, then the end-of-turn token (so "1" excludes "10"); with a
+        delimiter, the tokens of candidate + delimiter as the model would write them."""
+        if until is not None:
+            ids = self.tokenizer(candidate + until, add_special_tokens=False)["input_ids"]
+            return [int(i) for i in ids]
         ids = self.tokenizer(candidate, add_special_tokens=False)["input_ids"]
         return [int(i) for i in ids] + [self.end_id]
 
@@ -305,7 +310,7 @@ class HFBackend(Backend):
         ids = self.prompt_ids(request.prompt)
         cache, first = self._prefill(ids)
         first_logprobs = torch.log_softmax(first, dim=-1)  # (1, V)
-        sequences = [self.candidate_ids(c) for c in request.candidates]
+        sequences = [self.candidate_ids(c, request.until) for c in request.candidates]
         totals: list[float] = []
         for start in range(0, len(sequences), self.batch_size):
             chunk = sequences[start : start + self.batch_size]

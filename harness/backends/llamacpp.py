@@ -15,7 +15,8 @@ top-p, then one draw from a generator seeded with the sample's own seed — no
 hidden top-k / min-p truncation (llama.cpp's default sampler chain has both), and
 the same seed and prompt always give the same completion (with ``parallel=1``).
 
-Scoring: log P(candidate, end of turn | prompt). The candidate is tokenized on its
+Scoring: log P(candidate, end of turn | prompt), or log P(candidate + delimiter | prompt)
+when the task declares one (``ScoreRequest.until``). The candidate is tokenized on its
 own and appended to the prompt's tokens: the prompt ends with the assistant turn's
 opening (or the prefix), so these are the tokens the model emits when it writes
 the candidate — tokenizing prompt and candidate jointly would let a merge across
@@ -229,8 +230,13 @@ class LlamaCppBackend(Backend):
             )
         return tokens
 
-    def candidate_tokens(self, candidate: str) -> list[int]:
-        return self.llama.tokenize(candidate.encode(), add_bos=False, special=False)
+    def candidate_tokens(self, candidate: str, until: str | None = None) -> list[int]:
+        """The candidate's tokens then the end of turn; with a delimiter, the tokens of
+        candidate + delimiter as the model would write them."""
+        if until is not None:
+            return self.llama.tokenize((candidate + until).encode(), add_bos=False, special=False)
+        tokens = self.llama.tokenize(candidate.encode(), add_bos=False, special=False)
+        return [*tokens, self.end_of_turn]
 
     # -- the model -----------------------------------------------------------------
 
@@ -348,7 +354,7 @@ class LlamaCppBackend(Backend):
     def _score_one(self, request: ScoreRequest) -> CandidateScores:
         n_prompt, prompt_logits = self._prefill(request.prompt)
         first = log_softmax(prompt_logits)
-        sequences = [[*self.candidate_tokens(c), self.end_of_turn] for c in request.candidates]
+        sequences = [self.candidate_tokens(c, request.until) for c in request.candidates]
         logprobs = [float(first[s[0]]) for s in sequences]
         # Candidates side by side, each in its own sequence over the shared prompt.
         todo = [i for i, s in enumerate(sequences) if len(s) > 1 and math.isfinite(logprobs[i])]

@@ -53,8 +53,9 @@ class OracleBackend(Backend):
         for request in requests:
             task = self._task(request.task)
             support = task.target.support() or []
+            written = task.scored_answer.write
             probability = {
-                task.parser.format(v, task.target): float(p)
+                written(task.parser.format(v, task.target)): float(p)
                 for v, p in zip(support, task.target.probabilities(), strict=True)
             }
             logprobs = tuple(

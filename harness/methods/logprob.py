@@ -12,8 +12,10 @@ from randbench.tasks import Task
 class Logprob(ScoringMethod):
     """The model's exact distribution over the task's support, read from its probabilities.
 
-    Every candidate is the parser's canonical answer text for one outcome, scored as
-    a complete answer (the backend adds the end of turn), so P("1") excludes "10".
+    Every candidate is the parser's canonical answer text for one outcome, written as
+    the task's ``scored_answer`` says (e.g. inside the braces its prompt asks for), and
+    scored as a complete answer (the backend adds the end of turn or the task's
+    delimiter), so P("1") excludes "10".
     """
 
     def not_applicable(self, task: Task) -> str | None:
@@ -23,8 +25,9 @@ class Logprob(ScoringMethod):
 
     def request(self, task: Task) -> ScoreRequest:
         support = task.target.support() or []
-        candidates = tuple(task.parser.format(v, task.target) for v in support)
-        return ScoreRequest(task.name, task_prompt(task), candidates)
+        written = task.scored_answer
+        candidates = tuple(written.write(task.parser.format(v, task.target)) for v in support)
+        return ScoreRequest(task.name, task_prompt(task), candidates, until=written.until)
 
     def metrics(self, task: Task, scores: CandidateScores) -> TaskMetrics:
         return evaluate_exact(

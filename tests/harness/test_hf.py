@@ -318,3 +318,20 @@ def test_cli_run_writes_a_result_file(converted: Converted, tmp_path: Path) -> N
     assert document["results"]["dice_d6"]["direct"]["n"] == 20
     exact = document["results"]["dice_d6"]["logprob"]
     assert exact["values"]["mass_outside_support"] > 0  # a tiny model says more than digits
+
+
+def test_bench_runs_lm_eval_repeats_beside_shared_sampling(hf: HFBackend) -> None:
+    """`randbench bench` times lm-eval's `repeats` path (its HFLM, one prompt pass per copy)
+    on the same ~500-token in-context prompt; the figures are printed, not asserted."""
+    pytest.importorskip("lm_eval")
+    from randbench.harness.bench import bench_lmeval_repeats, in_context_prompt
+    from randbench.harness.runner import RunConfig
+    from randbench.loader import load_tasks
+    from randbench.selection import select_tasks
+
+    (task,) = select_tasks(load_tasks(), ["dice_d6"])
+    assert 400 <= len(hf.prompt_ids(in_context_prompt(task, 500))) <= 650
+    measured = bench_lmeval_repeats(hf, task, 4, 2, 500, RunConfig(max_tokens=4))
+    assert measured is not None and "lm-eval repeats" in measured.name
+    assert measured.units == 4 and measured.seconds > 0
+    assert measured.baseline_seconds is not None and measured.baseline_seconds > 0

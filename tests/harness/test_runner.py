@@ -207,3 +207,15 @@ def test_undefined_metrics_are_written_as_null(tmp_path: Path) -> None:
     json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     values = json.loads(text)["results"]["control_loaded_die"]["logprob"]["values"]
     assert values["entropy_normalised"] is None
+
+
+def test_logprob_candidates_take_the_form_the_prompt_asks_for() -> None:
+    """Forcing Diffuse asks for "{7}": logprob mode scores "{7}", not "7"."""
+    (task,) = tasks(["diffuse_number_1_to_10"])
+    request = METHODS.get("logprob")().request(task)  # type: ignore[attr-defined]
+    assert request.candidates == tuple(f"{{{i}}}" for i in range(1, 11))
+    assert request.until is None
+    backend = oracle()
+    backend.bind([task])
+    (scores,) = backend.score([request])
+    assert sum(math.exp(lp) for lp in scores.logprobs) == pytest.approx(1.0)
