@@ -62,6 +62,8 @@ MAX_TOP_LOGPROBS = 20
 PLACEHOLDER_KEY = "no-key"
 """Sent to a ``base_url`` server when no key is set (OpenAI-compatible servers want one)."""
 EXTRA_PREFIX = "extra_"
+ECHO_ATTEMPTS = 8
+"""Echo calls per candidate before giving up when the generated token has no text."""
 
 
 @dataclass(frozen=True)
@@ -256,27 +258,29 @@ class OpenAIBackend(ApiBackend):
         return "echo" if self.echo_supported else "top"
 
     async def _echo(self, prompt: Prompt, continuation: str) -> Echo:
-        body = self._common(1, None, 1)
-        completion = await self.client.completions.create(
-            prompt=self.rendered(prompt) + continuation,
-            echo=True,
-            logprobs=1,
-            temperature=1.0,
-            **body,
-        )
-        if not completion.choices:
-            raise EchoUnsupportedError("openai: the server returned no choice for an echo call")
-        logprobs = completion.choices[0].logprobs
-        tokens = list(getattr(logprobs, "tokens", None) or [])
-        values = list(getattr(logprobs, "token_logprobs", None) or [])
-        generated = getattr(completion.usage, "completion_tokens", 0) or 0
-        if not tokens or len(values) != len(tokens) or len(tokens) <= generated:
-            raise EchoUnsupportedError(
-                "openai: the server returned no prompt log-probabilities for echo=true "
-                "(use logprobs=top)"
+        """The echoed tokens of ``prompt + continuation``, without the one generated token.
+
+        Servers must generate at least one token. Which entries of the returned token list are
+        the prompt's is read from the text: the generated token is the list's last entry when
+        its text is what the call appended to the prompt. A token with no text (a special token
+        such as llama.cpp's ``<|im_start|>``) is counted in ``usage`` but may be left out of the
+        list (llama-cpp-python does), so such a call cannot be aligned and is asked again with
+        another seed, up to ``ECHO_ATTEMPTS`` times.
+        """
+        sent = self.rendered(prompt) + continuation
+        for attempt in range(ECHO_ATTEMPTS):
+            body = self._common(1, attempt, 1)
+            completion = await self.client.completions.create(
+                prompt=sent, echo=True, logprobs=1, temperature=1.0, **body
             )
-        keep = len(tokens) - generated
-        return Echo(tuple(tokens[:keep]), tuple(values[:keep]))
+            echo = echo_from_completion(completion, sent)
+            if echo is not None:
+                return echo
+            log.debug("openai: echo of %r not aligned (attempt %d)", sent[-40:], attempt + 1)
+        raise EchoUnsupportedError(
+            f"openai: {ECHO_ATTEMPTS} echo calls in a row generated a token with no text, so the "
+            "prompt's own log-probabilities could not be told apart from it (use logprobs=top)"
+        )
 
     def _score_echo(self, requests: Sequence[ScoreRequest]) -> list[CandidateScores]:
         assert self.text is not None
@@ -337,6 +341,28 @@ class OpenAIBackend(ApiBackend):
 class _EchoJob(Job[Echo]):
     request: int = 0
     candidate: int = 0
+
+
+def echo_from_completion(completion: Any, sent: str) -> Echo | None:
+    """The prompt part of an echo completion, or None when it cannot be told apart."""
+    if not completion.choices:
+        raise EchoUnsupportedError("openai: the server returned no choice for an echo call")
+    choice = completion.choices[0]
+    tokens = list(getattr(choice.logprobs, "tokens", None) or [])
+    values = list(getattr(choice.logprobs, "token_logprobs", None) or [])
+    generated = getattr(completion.usage, "completion_tokens", 0) or 0
+    if not tokens or len(values) != len(tokens) or len(tokens) <= generated:
+        raise EchoUnsupportedError(
+            "openai: the server returned no prompt log-probabilities for echo=true "
+            "(use logprobs=top)"
+        )
+    text = choice.text or ""
+    if generated and text.startswith(sent):
+        appended = text[len(sent) :]
+        if not appended or "".join(tokens[-generated:]) != appended:
+            return None
+    keep = len(tokens) - generated
+    return Echo(tuple(tokens[:keep]), tuple(values[:keep]))
 
 
 def assemble_echo(prompt: Echo, candidates: Sequence[Echo]) -> CandidateScores:

@@ -13,6 +13,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,11 @@ from api_servers import FaultProxy, llama_server  # noqa: E402
 from randbench.cli import app  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.backends.llamacpp import LlamaCppBackend, log_softmax  # noqa: E402
-from randbench.harness.backends.openai import OpenAIBackend, approximate_scores  # noqa: E402
+from randbench.harness.backends.openai import (  # noqa: E402
+    OpenAIBackend,
+    approximate_scores,
+    echo_from_completion,
+)
 from randbench.harness.models import ModelNotFoundError, smollm2_gguf  # noqa: E402
 from randbench.harness.requests import (  # noqa: E402
     GenerateRequest,
@@ -200,11 +205,6 @@ def dice_exact(server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_API_KEY", KEY)
         args = f"base_url={server},template_from={GGUF}"
-        # llama-cpp-python's server answers a cold first echo batch differently (seen: one
-        # candidate off by 4.7 nats when this ran first), as the fault test also found:
-        # one warm-up run, into its own cache, before the measured one.
-        warm = tmp_path / "warm"
-        run(warm, "openai:smollm2", args, "--tasks", "dice_d6", "--method", "logprob")
         result = run(tmp_path, "openai:smollm2", args, "--tasks", "dice_d6", "--method", "logprob")
     assert result.exit_code == 0, result.output
     (line,) = samples_of(tmp_path)
@@ -218,12 +218,6 @@ def expected_scores(
     return [one_pass(local.candidate_tokens(c), context) for c in candidates]
 
 
-@pytest.mark.xfail(
-    reason="llama-cpp-python's server echo is flaky: now and then one candidate comes back "
-    "without its end-of-turn token (seen: P('1') = -2.83 instead of -11.18); the backend "
-    "does not yet detect a short echo (issue 5 stays open)",
-    strict=False,
-)
 def test_exact_logprobs_agree_with_in_process_llama_cpp(
     dice_exact: dict[str, Any], local: LlamaCppBackend, one_pass: Any
 ) -> None:
@@ -241,12 +235,6 @@ def test_exact_logprobs_agree_with_in_process_llama_cpp(
     assert np.max(np.abs(scores - backend_scores.logprobs)) < 0.5
 
 
-@pytest.mark.xfail(
-    reason="llama-cpp-python's server echo is flaky: now and then one candidate comes back "
-    "without its end-of-turn token (seen: P('1') = -2.83 instead of -11.18); the backend "
-    "does not yet detect a short echo (issue 5 stays open)",
-    strict=False,
-)
 def test_exact_logprobs_of_multi_token_candidates(
     server: str, local: LlamaCppBackend, one_pass: Any
 ) -> None:
@@ -257,6 +245,34 @@ def test_exact_logprobs_of_multi_token_candidates(
     assert scores.exact
     expected = expected_scores(local, one_pass, prompt, candidates)
     assert np.max(np.abs(np.array(scores.logprobs) - expected)) < 1e-3
+
+
+def test_repeated_exact_scoring_gives_the_same_scores(server: str) -> None:
+    """llama-cpp-python's server now and then generates a token with no text (``<|im_start|>``
+    after ``<|im_end|>``), counts it in ``usage`` and leaves it out of the echoed tokens; read
+    naively, that call loses the candidate's end-of-turn token (seen: P("2") = -4.40 instead of
+    -11.67 on the second of these passes). The backend re-asks such calls."""
+    backend = openai_backend(server, template_from=str(GGUF), logprobs="echo")
+    request = ScoreRequest("t", DICE, tuple("123456"))
+    passes = [backend.score([request])[0].logprobs for _ in range(3)]
+    assert np.max(np.abs(np.array(passes) - passes[0])) < 1e-6
+
+
+def test_an_echo_whose_generated_token_has_no_text_is_not_trusted() -> None:
+    """The wire format of the call above: usage counts one generated token, the text gained
+    nothing, and the token list holds only the prompt's tokens."""
+    sent = "<|im_start|>assistant\n2<|im_end|>"
+
+    def completion(tokens: list[str], text: str) -> Any:
+        logprobs = SimpleNamespace(tokens=tokens, token_logprobs=[-1.0] * len(tokens))
+        choice = SimpleNamespace(text=text, logprobs=logprobs)
+        return SimpleNamespace(choices=[choice], usage=SimpleNamespace(completion_tokens=1))
+
+    prompt_tokens = ["<|im_start|>", "assistant", "\n", "2", ""]
+    assert echo_from_completion(completion(prompt_tokens, sent), sent) is None
+    echo = echo_from_completion(completion([*prompt_tokens, "\n"], sent + "\n"), sent)
+    assert echo is not None and echo.tokens == tuple(prompt_tokens)
+    assert echo_from_completion(completion([*prompt_tokens, "x"], sent + "\n"), sent) is None
 
 
 def test_first_token_top_logprobs_are_labelled_approximate(
