@@ -50,9 +50,25 @@ def fill(outcomes: Sequence[ParseResult], k: int, why: str = MISSING) -> tuple[P
     return (*kept, *[ParseResult.invalid(why)] * (k - len(kept)))
 
 
+_BARE_LIST = re.compile(r"\[([^\[\]]*,[^\[\]]*)\]")
+"""A bracketed, comma-separated list without quotes: ``[blue, red, green]``."""
+
+
+def bare_list(text: str) -> list[str] | None:
+    """The items of the first bracketed list of bare words in ``text``, or None."""
+    found = _BARE_LIST.search(text)
+    if found is None:
+        return None
+    return [item.strip() for item in found.group(1).split(",")]
+
+
 def list_outcomes(task: Task, text: str, k: int) -> tuple[ParseResult, ...]:
-    """The answers of a reply that should be a list of ``k`` answers, element by element."""
-    elements = first_list(drop_reasoning(text))
+    """The answers of a reply that should be a list of ``k`` answers, element by element
+    (a JSON or Python list; else a bracketed list of unquoted words, as small models write)."""
+    cleaned = drop_reasoning(text)
+    elements: list[Any] | None = first_list(cleaned)
+    if elements is None:
+        elements = bare_list(cleaned)
     if elements is None:
         return fill([], k, "no list in the answer")
     if not elements:

@@ -87,6 +87,16 @@ def test_sequence_prompt_and_reading() -> None:
     too_many = sequence.read(d6, 0, ("[1, 2, 3, 4, 5, 6, 1]",)).outcomes
     assert values(too_many) == [1, 2, 3, 4, 5], "exactly k answers per call"
     assert values(sequence.read(d6, 0, ("four",)).outcomes) == ["no list in the answer"] * 5
+    # SmolLM2 wrote this for weighted_colour: a list, without the quotes it was asked for
+    colours = task("weighted_colour")
+    bare = sequence.read(colours, 0, ("[blue, red, green, white, skyblue]\n\nTry it.",))
+    assert values(bare.outcomes) == [
+        "blue",
+        "red",
+        "green",
+        "no option in the answer: expected one of 'red', 'green', 'blue'",
+        "no option in the answer: expected one of 'red', 'green', 'blue'",
+    ]
 
 
 def test_multi_turn_builds_one_conversation() -> None:
