@@ -47,8 +47,9 @@ class Dependence(BaseModel):
     answers_per_call: int
     calls: int
     """Calls with at least two valid answers (the others say nothing about dependence)."""
-    distinct_rate: float
-    """Mean over calls of (distinct valid answers / valid answers)."""
+    distinct_rate: float | None = None
+    """Mean over calls of (distinct valid answers / valid answers); None when no call has
+    two valid answers (the answers were still asked for several per call)."""
     expected_distinct_rate: float | None = None
     """The same for i.i.d. draws from the target with the same numbers of valid answers."""
     distinct_rate_null: tuple[float, float] | None = None
@@ -57,16 +58,16 @@ class Dependence(BaseModel):
     """Monte Carlo p-value for as many distinct answers or more (enumeration)."""
     p_fewer_distinct: float | None = None
     """Monte Carlo p-value for as few distinct answers or fewer (repetition)."""
-    repeat_rate: float
+    repeat_rate: float | None = None
     """Share of neighbouring valid answers that are equal."""
     expected_repeat_rate: float | None = None
     lag1_correlation: float | None = None
     """Pearson correlation of neighbouring answers (numeric answers only)."""
     lag1_correlation_null: tuple[float, float] | None = None
-    enumerates: bool
+    enumerates: bool = False
     """More distinct answers per call than i.i.d. sampling gives (p < ENUMERATION_ALPHA):
     a near-uniform marginal then comes from listing, not from sampling."""
-    method: str
+    method: str = "none: no call has two valid answers"
     """How the expectations were computed: ``exact`` (enumerable target) or ``simulated``."""
 
 
@@ -201,16 +202,17 @@ def within_call(
     *,
     rng: np.random.Generator,
     n_sim: int = 2000,
-) -> Dependence | None:
+) -> Dependence:
     """Dependence among the valid answers of each call, against i.i.d. draws from ``target``.
 
     Invalid answers are left out of a call (its neighbours become neighbours); calls with
-    fewer than two valid answers are left out. None when no call has two valid answers.
+    fewer than two valid answers are left out. With no call of two valid answers only
+    ``answers_per_call`` is set: the result still says the answers came several per call.
     """
     kept = [[_hashable(v) for v in call if v is not None] for call in calls]
     kept = [call for call in kept if len(call) >= 2]
     if not kept:
-        return None
+        return Dependence(answers_per_call=answers_per_call, calls=0)
     sizes = [len(call) for call in kept]
     ends = np.cumsum(sizes)
     bounds = [(int(e - m), int(e)) for e, m in zip(ends, sizes, strict=True)]

@@ -80,7 +80,8 @@ def test_invalid_answers_are_left_out_and_short_calls_ignored() -> None:
     result = within_call(d6(), calls, 3, rng=np.random.default_rng(0), n_sim=100)
     assert result is not None and result.calls == 2
     assert result.distinct_rate == pytest.approx((1 / 2 + 2 / 2) / 2)
-    assert within_call(d6(), [[None, 3]], 2, rng=np.random.default_rng(0)) is None
+    nothing = within_call(d6(), [[None, 3]], 2, rng=np.random.default_rng(0))
+    assert nothing.calls == 0 and nothing.distinct_rate is None and not nothing.enumerates
 
 
 def test_iid_draws_are_rejected_about_as_often_as_alpha() -> None:
