@@ -414,3 +414,29 @@ def test_the_leaderboard_marks_dependent_and_enumerating_rows(tmp_path: Path) ->
     assert enumerated, [p.name for p in pages]
     page = enumerated[0].read_text()
     assert "Several answers per call" in page and 'class="badge enumerates"' in page
+
+
+class SeedFollower(Backend):
+    """Answers a seeded prompt with a face chosen by the seed written in it (and samples the
+    rest): the known case of perfectly reproducible seeded answers."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.GENERATE})
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
+        out = []
+        for request in requests:
+            written = int(request.prompt.messages[-1].content.rsplit(":", 1)[1])
+            out.append([Completion(str(1 + written % 6)) for _ in request.seeds])
+        return out
+
+
+def test_seed_reproducibility_known_cases(tmp_path: Path) -> None:
+    _, follows = run_methods(
+        tmp_path / "f", ["seeded"], ["dice_d6"], 40, SeedFollower(ModelSpec("follower"))
+    )
+    _, ignores = run_methods(tmp_path / "o", ["seeded"], ["dice_d6"], 40, oracle())
+    same = follows["results"]["dice_d6"]["seeded"]["reproducibility"]
+    assert same["pairs"] == 10 and same["agreement"] == 1.0
+    chance = ignores["results"]["dice_d6"]["seeded"]["reproducibility"]
+    assert chance["pairs"] == 10 and chance["agreement"] < 0.7  # P(>= 7 of 10 at 1/6) < 1e-4
+    assert chance["chance_agreement_target"] == pytest.approx(1 / 6)
