@@ -288,6 +288,7 @@ def _concrete(
         params=variables,
         path=task_file.path,
         scored_answer=spec.scored_answer,
+        methods=spec.methods,
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from randbench import stats
 from randbench.answers import OUTSIDE_SUPPORT, reason_category
+from randbench.dependence import Dependence, Reproducibility, Verbalized
 from randbench.outcomes import Outcome, ParseResult
 from randbench.targets import Analysis, Target
 from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget
@@ -54,6 +55,13 @@ class TaskMetrics(BaseModel):
     """Logprob mode: the model's renormalised probability of each outcome (by its text)."""
     exact: bool | None = None
     """Logprob mode: False when the backend could only approximate the probabilities."""
+    dependence: Dependence | None = None
+    """Methods with several answers per call: within-call dependence (the samples are not
+    independent draws; see randbench.dependence)."""
+    verbalized: Verbalized | None = None
+    """Verbalized Sampling: the distribution the model states, scored exactly."""
+    reproducibility: Reproducibility | None = None
+    """Seeded prompts: how often the same seed gave the same answer."""
 
 
 def evaluate(

@@ -66,6 +66,9 @@ class TaskSpec(BaseModel):
     split: Literal["train", "heldout"] = "train"
     generation: GenerationDefaults = GenerationDefaults()
     scored_answer: ScoredAnswer = ScoredAnswer()
+    methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Settings for elicitation methods by method name (a replication's exact wording and k);
+    checked by each method when it runs the task."""
     source: str | None = None
     version: int = Field(default=1, ge=1)
 

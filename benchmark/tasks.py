@@ -36,6 +36,8 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     scored_answer: ScoredAnswer = field(default_factory=ScoredAnswer)
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Settings the task gives elicitation methods, by method name."""
 
     def measurement(self) -> dict[str, Any]:
         """What the task measures: everything that changes results, nothing that does not."""
@@ -52,6 +54,8 @@ class Task:
         }
         if not self.scored_answer.is_default:  # absent when default: older hashes stay valid
             measured["scored_answer"] = self.scored_answer.model_dump()
+        if self.methods:  # likewise absent when empty
+            measured["methods"] = self.methods
         return measured
 
     @property

@@ -7,8 +7,9 @@ and, for scoring, the candidate answer texts.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 
@@ -36,16 +37,30 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class AnswerForm:
+    """How a perfect sampler would write one reply: ``count`` draws from the target, put
+    into words by ``write`` (a list, a JSON object with probabilities, a tagged answer).
+
+    Only reference backends (``oracle``) use it; a model reads the prompt instead.
+    """
+
+    count: int
+    write: Callable[[Sequence[Any]], str]
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     """``len(seeds)`` samples from one prompt; a backend shares the prompt's prefill across them.
 
-    ``task`` names the task (for logs, and for reference backends that sample its target).
+    ``task`` names the task (for logs, and for reference backends that sample its target);
+    ``form`` is the form of answer the prompt asks for (for reference backends).
     """
 
     task: str
     prompt: Prompt
     params: SamplingParams
     seeds: tuple[int, ...]
+    form: AnswerForm | None = field(default=None, compare=False)
 
     @property
     def n(self) -> int:

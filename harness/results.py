@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from randbench import __version__
-from randbench.harness.runner import RunConfig, TaskRun
+from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
+from randbench.outcomes import ParseResult
 
 RECORDED_PACKAGES = (
     "numpy",
@@ -115,23 +116,38 @@ def result_document(
     }
 
 
+def _outcome(result: ParseResult) -> dict[str, Any]:
+    return {"value": result.value, "invalid_reason": result.invalid_reason}
+
+
+def sample_line(run: TaskRun, sample: SampleRecord) -> dict[str, Any]:
+    """One unit: its text and outcomes; a unit of several calls lists each call's reply
+    (``calls``), a verbalized unit what it stated, a seeded unit its replicate."""
+    line: dict[str, Any] = {
+        "task": run.task.name,
+        "method": run.method,
+        "index": sample.index,
+        "seed": sample.seed,
+        "completion": sample.completion,
+        "outcomes": [_outcome(o) for o in sample.outcomes],
+    }
+    if len(sample.replies) > 1:
+        line["calls"] = list(sample.replies)
+    reading = sample.reading
+    if reading is not None and reading.stated:
+        line["stated"] = [
+            None if s is None else [[value, p] for value, p in s] for s in reading.stated
+        ]
+    if reading is not None and reading.replicate is not None:
+        line["replicate"] = _outcome(reading.replicate)
+    return line
+
+
 def sample_lines(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
     lines = []
     for run in runs:
         for sample in run.samples:
-            lines.append(
-                {
-                    "task": run.task.name,
-                    "method": run.method,
-                    "index": sample.index,
-                    "seed": sample.seed,
-                    "completion": sample.completion,
-                    "outcomes": [
-                        {"value": o.value, "invalid_reason": o.invalid_reason}
-                        for o in sample.outcomes
-                    ],
-                }
-            )
+            lines.append(sample_line(run, sample))
         if run.scores is not None:
             lines.append(
                 {

@@ -1,9 +1,10 @@
 """Tasks x methods x one model -> responses (cached per sample) -> outcomes -> metrics.
 
-Every completion is stored in the SQLite cache as soon as its batch returns,
-keyed by model, task hash, method, sampling settings, seed and sample index:
-a run killed at any point resumes where it stopped, and a rerun of the same
-configuration asks the model nothing.
+Every unit (one call, or one conversation of several calls: see
+randbench.harness.methods.base) is stored in the SQLite cache as soon as its last call
+returns, keyed by model, task hash, method, sampling settings, seed and unit index: a run
+killed at any point resumes where it stopped, and a rerun of the same configuration asks
+the model nothing.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from randbench.dependence import reproducibility, stated_distribution, within_call
 from randbench.harness.backends.base import Backend, BackendError, CompletionSink
 from randbench.harness.cache import ResponseCache, RunKey
-from randbench.harness.methods.base import Method, SamplingMethod, ScoringMethod
+from randbench.harness.methods.base import Method, Reading, SamplingMethod, ScoringMethod
 from randbench.harness.requests import (
     CandidateScores,
     Completion,
     GenerateRequest,
+    Prompt,
     SamplingParams,
 )
 from randbench.metrics import TaskMetrics, evaluate
-from randbench.outcomes import ParseResult
+from randbench.outcomes import Outcome, ParseResult
 from randbench.tasks import Task
 
 DEFAULT_SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=64)
@@ -47,10 +50,14 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class SampleRecord:
+    """One unit: its first call's seed, its replies (one per call) and what they say."""
+
     index: int
     seed: int | None
     completion: str
     outcomes: tuple[ParseResult, ...]
+    replies: tuple[str, ...] = ()
+    reading: Reading | None = None
 
 
 @dataclass
@@ -79,11 +86,63 @@ def sampling_params(task: Task, config: RunConfig) -> SamplingParams:
     )
 
 
-def sample_seed(run_seed: int, task_hash: str, method: str, index: int) -> int:
-    """A distinct, reproducible seed for every sample (a seed-honouring server must not
-    return the same answer N times)."""
-    digest = hashlib.sha256(f"{run_seed}:{task_hash}:{method}:{index}".encode()).digest()
+def sample_seed(run_seed: int, task_hash: str, method: str, index: int, call: int = 0) -> int:
+    """A distinct, reproducible seed for every call of every unit (a seed-honouring server
+    must not return the same answer N times). The first call of a unit keeps the seed it
+    had before units had several calls, so existing caches stay valid."""
+    text = f"{run_seed}:{task_hash}:{method}:{index}" + (f":{call}" if call else "")
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % (1 << SEED_BITS)
+
+
+def judge_units(
+    run: TaskRun,
+    method: SamplingMethod,
+    units: Sequence[tuple[str, ...]],
+    seeds: Sequence[int | None],
+    config: RunConfig,
+) -> None:
+    """Read every unit into outcomes and score them: the one path from text to metrics,
+    shared by ``randbench run`` and ``randbench score`` (generations made elsewhere)."""
+    readings = [method.read(run.task, i, replies) for i, replies in enumerate(units)]
+    run.samples = [
+        SampleRecord(i, seed, method.display(replies), reading.outcomes, replies, reading)
+        for i, (replies, seed, reading) in enumerate(zip(units, seeds, readings, strict=True))
+    ]
+    outcomes = [o for s in run.samples for o in s.outcomes]
+    rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16)])
+    run.metrics = evaluate(run.task.target, outcomes, rng=rng, n_sim=config.n_sim)
+    measure_units(run.metrics, run.task, method, readings, rng, config.n_sim)
+
+
+def measure_units(
+    metrics: TaskMetrics,
+    task: Task,
+    method: SamplingMethod,
+    readings: Sequence[Reading],
+    rng: np.random.Generator,
+    n_sim: int,
+) -> None:
+    """What units say beyond their marginal: dependence between the answers of one unit,
+    stated distributions, and seeded replicates (each only where the method gives it)."""
+    if method.answers(task) > 1:
+        calls = [[_value(o) for o in r.outcomes] for r in readings]
+        metrics.dependence = within_call(
+            task.target, calls, method.answers(task), rng=rng, n_sim=n_sim
+        )
+    stated = [s for r in readings for s in r.stated if s is not None]
+    if any(r.stated for r in readings):
+        metrics.verbalized = stated_distribution(task.target, stated)
+    pairs = [(_value(r.outcomes[0]), _value(r.replicate)) for r in readings if r.replicate]
+    if pairs:
+        marginal = [o.value for r in readings for o in r.outcomes if _value(o) is not None]
+        metrics.reproducibility = reproducibility(
+            task.target, pairs, [v for v in marginal if v is not None]
+        )
+
+
+def _value(result: ParseResult | None) -> Outcome | None:
+    return result.value if result is not None and result.valid else None
 
 
 def judge_completions(
@@ -93,15 +152,21 @@ def judge_completions(
     seeds: Sequence[int | None],
     config: RunConfig,
 ) -> None:
-    """Parse every completion into outcomes and score them: the one path from text to metrics,
-    shared by ``randbench run`` and ``randbench score`` (generations made elsewhere)."""
-    run.samples = [
-        SampleRecord(i, seed, text, tuple(method.outcomes(run.task, text)))
-        for i, (text, seed) in enumerate(zip(completions, seeds, strict=True))
-    ]
-    outcomes = [o for s in run.samples for o in s.outcomes]
-    rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16)])
-    run.metrics = evaluate(run.task.target, outcomes, rng=rng, n_sim=config.n_sim)
+    """:func:`judge_units` for single-call units (one completion each)."""
+    judge_units(run, method, [(text,) for text in completions], seeds, config)
+
+
+def encode_unit(replies: tuple[str, ...]) -> str | list[str]:
+    """A unit as the cache stores it: a single call's text as it always was, else a list."""
+    return replies[0] if len(replies) == 1 else list(replies)
+
+
+def decode_unit(stored: object) -> tuple[str, ...]:
+    if isinstance(stored, str):
+        return (stored,)
+    if isinstance(stored, list) and all(isinstance(t, str) for t in stored):
+        return tuple(stored)
+    raise ValueError(f"cache entry is not a unit of replies: {stored!r:.80}")
 
 
 class Runner:
@@ -124,6 +189,9 @@ class Runner:
 
     def run(self, tasks: Sequence[Task], methods: Sequence[Method]) -> list[TaskRun]:
         self.check(methods)
+        for task in tasks:  # a task's settings for a method are checked before any work
+            for method in methods:
+                method.options(task)
         self.backend.bind(tasks)
         return [self.run_one(task, method) for task in tasks for method in methods]
 
@@ -139,10 +207,10 @@ class Runner:
         raise TypeError(f"method {method.name!r} is neither a sampling nor a scoring method")
 
     def work(self, task: Task, method: Method) -> int:
-        """Progress units: samples for a sampling method, one for a scoring method."""
-        if isinstance(method, ScoringMethod):
-            return 1
-        return self.config.samples or task.samples
+        """Progress units: the units of a sampling method, one for a scoring method."""
+        if isinstance(method, SamplingMethod):
+            return method.units(task, self.config.samples or task.samples)
+        return 1
 
     def _key(self, task: Task, method: Method, sampling: dict[str, object]) -> str:
         return RunKey(
@@ -158,34 +226,82 @@ class Runner:
         run = TaskRun(task, method.name, sampling=params)
         key = self._key(task, method, vars(params))
         n = self.work(task, method)
-        seeds = [sample_seed(self.config.seed, task.hash, method.name, i) for i in range(n)]
-        completions: dict[int, str] = self.cache.get_many(key, range(n))
-        self.advance(len(completions))
-        missing = [i for i in range(n) if i not in completions]
-        prompt = method.prompt(task)
+        stored = self.cache.get_many(key, range(n))
+        units: dict[int, tuple[str, ...]] = {i: decode_unit(v) for i, v in stored.items()}
+        self.advance(len(units))
+        missing = [i for i in range(n) if i not in units]
         for start in range(0, len(missing), self.config.batch_size):
             batch = missing[start : start + self.config.batch_size]
-            request = GenerateRequest(task.name, prompt, params, tuple(seeds[i] for i in batch))
-            fresh: dict[int, str] = {}
-            try:
-                self.backend.generate_each([request], self._keeper(batch, fresh))
-            finally:  # a failure part-way keeps every sample that finished
-                self.cache.put_many(key, fresh)
-                completions.update(fresh)
-            run.model_calls += 1
-            if len(fresh) != len(batch):
-                raise BackendError(
-                    f"backend returned {len(fresh)} of {len(batch)} samples for {task.name}"
-                )
-        judge_completions(run, method, [completions[i] for i in range(n)], seeds, self.config)
+            self._converse(run, method, key, params, batch, units)
+        seeds = [self._seed(task, method, i, 0) for i in range(n)]
+        judge_units(run, method, [units[i] for i in range(n)], seeds, self.config)
         return run
 
-    def _keeper(self, batch: list[int], fresh: dict[int, str]) -> CompletionSink:
-        """Completions of one batch, by sample index, as the backend hands them over."""
+    def _seed(self, task: Task, method: Method, unit: int, call: int) -> int:
+        return sample_seed(self.config.seed, task.hash, method.name, unit, call)
 
-        def keep(_: int, position: int, reply: Completion) -> None:
-            fresh[batch[position]] = reply.text
-            self.advance(1)
+    def _converse(
+        self,
+        run: TaskRun,
+        method: SamplingMethod,
+        key: str,
+        params: SamplingParams,
+        batch: list[int],
+        done: dict[int, tuple[str, ...]],
+    ) -> None:
+        """Ask every call of the units in ``batch``, one round of calls at a time; each unit
+        goes to the cache the moment its last call returns, so a kill loses only units in
+        flight and a resumed run asks them again from their first call."""
+        task = run.task
+        replies: dict[int, tuple[str, ...]] = dict.fromkeys(batch, ())
+        asking = self._next_round(task, method, replies)
+        while asking:
+            groups: dict[Prompt, list[int]] = {}
+            for unit, prompt in asking.items():
+                groups.setdefault(prompt, []).append(unit)
+            requests, owners = [], []
+            for prompt, members in groups.items():
+                call = len(replies[members[0]])
+                seeds = tuple(self._seed(task, method, u, len(replies[u])) for u in members)
+                form = method.form(task, call)
+                requests.append(GenerateRequest(task.name, prompt, params, seeds, form))
+                owners.append(members)
+            fresh: dict[int, str] = {}
+            try:
+                self.backend.generate_each(requests, self._keeper(owners, fresh))
+            finally:  # a failure part-way keeps every unit that finished
+                for unit, text in fresh.items():
+                    replies[unit] = (*replies[unit], text)
+                asking = self._next_round(task, method, {u: replies[u] for u in asking})
+                finished = {u: replies[u] for u in fresh if u not in asking}
+                self.cache.put_many(key, {u: encode_unit(r) for u, r in finished.items()})
+                done.update(finished)
+                self.advance(len(finished))
+            run.model_calls += 1
+            if len(fresh) != sum(len(m) for m in owners):
+                raise BackendError(
+                    f"backend returned {len(fresh)} of {sum(len(m) for m in owners)} "
+                    f"samples for {task.name}"
+                )
+
+    @staticmethod
+    def _next_round(
+        task: Task, method: SamplingMethod, replies: dict[int, tuple[str, ...]]
+    ) -> dict[int, Prompt]:
+        """The next call of every unit that is not complete."""
+        asking = {}
+        for unit, so_far in replies.items():
+            prompt = method.next_prompt(task, unit, so_far)
+            if prompt is not None:
+                asking[unit] = prompt
+        return asking
+
+    @staticmethod
+    def _keeper(owners: list[list[int]], fresh: dict[int, str]) -> CompletionSink:
+        """Completions of one round, by unit, as the backend hands them over."""
+
+        def keep(request: int, position: int, reply: Completion) -> None:
+            fresh[owners[request][position]] = reply.text
 
         return keep
 

@@ -73,6 +73,11 @@ class Row:
     sampling: str = ""
     skipped: dict[str, str] = field(default_factory=dict)
     """Tasks the run reported as skipped for this method, with the reason."""
+    dependent: int = 0
+    """Tasks whose answers came several per call (not independent draws)."""
+    enumerating: list[str] = field(default_factory=list)
+    """Tasks where a call held more distinct answers than i.i.d. sampling gives: a
+    near-uniform marginal there comes from listing, not from sampling."""
     subsets: dict[str, Aggregate] = field(default_factory=dict)
 
     @property
@@ -196,6 +201,9 @@ def _facts(row: Row) -> None:
     }
     row.passed = fdr_passes(scores, p_values)
     row.sampling = sampling_summary(row)
+    dependence = {name: d.entry.dependence for name, d in row.data.items()}
+    row.dependent = sum(dep is not None for dep in dependence.values())
+    row.enumerating = sorted(n for n, dep in dependence.items() if dep and dep.enumerates)
 
 
 def sampling_summary(row: Row) -> str:

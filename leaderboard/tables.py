@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from randbench.leaderboard.board import Board
+from randbench.leaderboard.load import Entry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """Text cells a spreadsheet would run as a formula (CSV injection) get a leading quote."""
@@ -37,6 +38,8 @@ def leaderboard_frame(board: Board) -> pd.DataFrame:
             sampling=row.sampling,
             date=row.date.isoformat(),
             result_file=row.run.path.name,
+            dependent_tasks=row.dependent,
+            enumerating_tasks=";".join(row.enumerating),
         )
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -66,9 +69,22 @@ def task_frame(board: Board) -> pd.DataFrame:
                     "test": entry.test,
                     "p_value": entry.p_value,
                     "control_accuracy": score.accuracy,
+                    **_unit_facts(entry),
                 }
             )
     return pd.DataFrame.from_records(records)
+
+
+def _unit_facts(entry: Entry) -> dict[str, object]:
+    """Within-call dependence, the stated distribution and seed agreement, where measured."""
+    dep, said, seeds = entry.dependence, entry.verbalized, entry.reproducibility
+    return {
+        "distinct_rate": dep.distinct_rate if dep else None,
+        "expected_distinct_rate": dep.expected_distinct_rate if dep else None,
+        "enumerates": dep.enumerates if dep else None,
+        "stated_tvd": said.tvd if said else None,
+        "seed_agreement": seeds.agreement if seeds else None,
+    }
 
 
 def _pct(value: float | None) -> float | None:

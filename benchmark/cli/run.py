@@ -35,7 +35,7 @@ def run_command(
         str, typer.Option(help="Names, groups, category/name, globs, or all.")
     ] = "all",
     method: Annotated[
-        str, typer.Option(help="Comma-separated methods: direct, logprob.")
+        str, typer.Option(help="Comma-separated methods: " + ", ".join(METHODS.names()) + ".")
     ] = "direct",
     model_args: Annotated[str, typer.Option(help="Backend options: k=v,k2=v2.")] = "",
     no_chat_template: NoChatTemplate = False,

@@ -62,7 +62,7 @@ def probability(raw: Any) -> float | str:
     return value
 
 
-def _field(element: dict[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:
+def object_field(element: dict[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:
     lowered = {str(k).strip().lower(): v for k, v in element.items()}
     for key in keys:
         if key in lowered:
@@ -70,7 +70,7 @@ def _field(element: dict[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:
     return False, None
 
 
-def _objects(text: str) -> list[Any] | None:
+def answer_objects(text: str) -> list[Any] | None:
     """The first list of objects in ``text``, else its tagged responses, else its first list."""
     first: list[Any] | None = None
     for found in iter_lists(text):
@@ -91,7 +91,7 @@ class VerbalizedParser(ItemParser):
     yields: ClassVar[Literal["outcome", "outcomes", "weighted"]] = "weighted"
 
     def parse(self, text: str, target: Target) -> ParseResult:
-        elements = _objects(drop_reasoning(text))
+        elements = answer_objects(drop_reasoning(text))
         if elements is None:
             return ParseResult.invalid("no list of answers with probabilities")
         if not elements:
@@ -102,10 +102,10 @@ class VerbalizedParser(ItemParser):
             where = f"invalid element: index {i}"
             if not isinstance(element, dict):
                 return ParseResult.invalid(f"{where}: not an object")
-            has_text, answer = _field(element, TEXT_KEYS)
+            has_text, answer = object_field(element, TEXT_KEYS)
             if not has_text:
                 return ParseResult.invalid(f"{where}: no text")
-            has_p, raw = _field(element, PROBABILITY_KEYS)
+            has_p, raw = object_field(element, PROBABILITY_KEYS)
             if not has_p:
                 return ParseResult.invalid(f"{where}: no probability")
             p = probability(raw)

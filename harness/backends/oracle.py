@@ -1,7 +1,9 @@
 """``oracle``: draws every answer from the task's target exactly — the reference row.
 
 Its answers go through the same formatting, parsing and statistics as a model's,
-so over many runs its p-values are uniform: the end-to-end calibration check.
+so over many runs its p-values are uniform: the end-to-end calibration check. It answers
+in the form a method's prompt asks for (``GenerateRequest.form``): k i.i.d. draws as a
+list, a verbalized distribution stating the target's own probabilities, a tagged answer.
 """
 
 from __future__ import annotations
@@ -41,8 +43,13 @@ class OracleBackend(Backend):
             task = self._task(request.task)
             texts = []
             for seed in request.seeds:
-                (value,) = task.target.sample(np.random.default_rng(seed), 1)
-                texts.append(Completion(task.parser.format(value, task.target)))
+                rng = np.random.default_rng(seed)
+                if request.form is None:
+                    (value,) = task.target.sample(rng, 1)
+                    texts.append(Completion(task.parser.format(value, task.target)))
+                else:  # the form the method's prompt asks for, e.g. a list of k answers
+                    values = task.target.sample(rng, request.form.count)
+                    texts.append(Completion(request.form.write(values)))
                 if delay:
                     time.sleep(delay)
             out.append(texts)

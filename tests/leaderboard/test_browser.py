@@ -188,3 +188,20 @@ def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
     smol.screenshot(path=str(shot / "smollm2-dice_d6.png"), full_page=True)
     assert smol.locator("figure.plot img").evaluate("img => img.naturalWidth > 300")
     tab.check_clean()
+
+
+def test_rows_with_several_answers_per_call_are_marked(real_site: Path, tab: Tab) -> None:
+    """Methods that ask for several answers per call (the committed SmolLM2 runs of sequence,
+    multi_turn and verbalized sampling) carry a visible mark; single-answer methods do not."""
+    page = tab.open(real_site, "index.html")
+    several = ("sequence", "multi_turn", "vs_standard", "vs_cot", "vs_multi")
+    for text in column(page, "method"):
+        method = text.split()[0]
+        assert ("several per call" in text) == (method in several), text
+    badge = page.locator('td[data-col="method"] .badge.dependent').first
+    assert badge.is_visible()
+    assert "not independent draws" in (badge.get_attribute("title") or "")
+    run = next(real_site.glob("runs/smollm2-*/multi_turn/dice_d6.html")).relative_to(real_site)
+    detail = tab.open(real_site, str(run))
+    assert detail.locator("#dependence h2").first.inner_text() == "Several answers per call"
+    tab.check_clean()
