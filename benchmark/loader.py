@@ -289,6 +289,7 @@ def _concrete(
         path=task_file.path,
         scored_answer=spec.scored_answer,
         methods=spec.methods,
+        stop_early=spec.stop_early,
     )
 
 

@@ -67,6 +67,9 @@ class TaskSpec(BaseModel):
     generation: GenerationDefaults = GenerationDefaults()
     scored_answer: ScoredAnswer = ScoredAnswer()
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stop_early: bool = True
+    """False keeps the full ``samples`` whatever the evidence (tasks that reproduce a study
+    at its sample size); see randbench.stopping."""
     """Settings for elicitation methods by method name (a replication's exact wording and k);
     checked by each method when it runs the task."""
     source: str | None = None

@@ -38,6 +38,7 @@ class Task:
     scored_answer: ScoredAnswer = field(default_factory=ScoredAnswer)
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Settings the task gives elicitation methods, by method name."""
+    stop_early: bool = True
 
     def measurement(self) -> dict[str, Any]:
         """What the task measures: everything that changes results, nothing that does not."""
@@ -56,6 +57,8 @@ class Task:
             measured["scored_answer"] = self.scored_answer.model_dump()
         if self.methods:  # likewise absent when empty
             measured["methods"] = self.methods
+        if not self.stop_early:
+            measured["stop_early"] = False
         return measured
 
     @property

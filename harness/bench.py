@@ -7,6 +7,7 @@ candidate. Both go through the same backend, so the ratio isolates the sharing.
 
 from __future__ import annotations
 
+import math
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from randbench.harness.methods.base import task_prompt
 from randbench.harness.methods.logprob import Logprob
 from randbench.harness.requests import GenerateRequest, Message, Prompt
 from randbench.harness.runner import RunConfig, sample_seed, sampling_params
+from randbench.stopping import target_cells
 from randbench.tasks import Task
 
 T = TypeVar("T")
@@ -84,16 +86,39 @@ def bench_scoring(backend: Backend, task: Task) -> Measurement:
     )
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds for ``--tasks all`` (direct, and logprob where it applies) at measured rates."""
+
+    full: float
+    """Every task at its full sample count (``--no-stop-early``, or a perfect sampler)."""
+    stopped: float
+    """Every task that can stop early stopping at its first look (a model that is clearly
+    no sampler of any target: the least a run can cost)."""
+
+
 def estimate_all(
-    tasks: Sequence[Task], sampling: Measurement | None, scoring: Measurement | None
-) -> float:
-    """Seconds for ``--tasks all`` with direct (and logprob where it applies) at these rates."""
-    total = 0.0
+    tasks: Sequence[Task],
+    sampling: Measurement | None,
+    scoring: Measurement | None,
+    config: RunConfig,
+) -> Estimate:
+    full = stopped = 0.0
     if sampling is not None:
-        total += sum(t.samples for t in tasks) / sampling.rate
+        full += sum(t.samples for t in tasks) / sampling.rate
+        stopped += sum(first_look(t, config) for t in tasks) / sampling.rate
     if scoring is not None:
-        total += sum(t.target.support() is not None for t in tasks) / scoring.rate
-    return total
+        exact = sum(t.target.support() is not None for t in tasks) / scoring.rate
+        full, stopped = full + exact, stopped + exact
+    return Estimate(full, stopped)
+
+
+def first_look(task: Task, config: RunConfig) -> int:
+    """Samples a task takes before it can first stop early (all of them if it cannot)."""
+    if config.stop_alpha is None or not task.stop_early or target_cells(task.target) is None:
+        return task.samples
+    batches = math.ceil(config.min_samples / config.batch_size)
+    return min(task.samples, batches * config.batch_size)
 
 
 def peak_memory_mib() -> float:
@@ -110,7 +135,7 @@ def run_bench(
     naive_n: int,
     config: RunConfig,
     context_tokens: int = 0,
-) -> tuple[list[Measurement], float]:
+) -> tuple[list[Measurement], Estimate]:
     backend.bind(tasks)
     measured: list[Measurement] = []
     sampling = scoring = None
@@ -123,7 +148,7 @@ def run_bench(
     if Capability.SCORE in backend.capabilities:
         scoring = bench_scoring(backend, scoring_task)
         measured.append(scoring)
-    return measured, estimate_all(tasks, sampling, scoring)
+    return measured, estimate_all(tasks, sampling, scoring, config)
 
 
 def bench_concurrency(

@@ -95,6 +95,8 @@ def result_document(
         }
         if run.sampling is not None:
             entry["sampling"] = asdict(run.sampling)
+        if run.stopped is not None:
+            entry["stopped_early"] = asdict(run.stopped)
         if run.scores is not None and run.scores.note:
             entry["note"] = run.scores.note
         if run.scores is not None and run.scores.details:

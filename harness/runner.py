@@ -10,6 +10,7 @@ the model nothing.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,9 +29,11 @@ from randbench.harness.requests import (
 )
 from randbench.metrics import TaskMetrics, evaluate
 from randbench.outcomes import Outcome, ParseResult
+from randbench.stopping import log_evidence, target_cells
 from randbench.tasks import Task
 
 DEFAULT_SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=64)
+DEFAULT_STOP_ALPHA = 0.001
 SEED_BITS = 31
 """Per-sample seeds fit in 31 bits: llama.cpp and several servers take 32-bit seeds."""
 
@@ -46,6 +49,11 @@ class RunConfig:
     batch_size: int = 50
     """Samples per backend call; each finished batch is committed to the cache."""
     n_sim: int = 2000
+    stop_alpha: float | None = DEFAULT_STOP_ALPHA
+    """Stop sampling a task once the anytime-valid evidence that the model is no perfect
+    sampler reaches 1/stop_alpha (:mod:`randbench.stopping`); None samples every task fully."""
+    min_samples: int = 50
+    """Answers a task gets before it may stop early."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,18 @@ class TaskRun:
     samples: list[SampleRecord] = field(default_factory=list)
     scores: CandidateScores | None = None
     model_calls: int = 0
+    stopped: StopRecord | None = None
+
+
+@dataclass(frozen=True)
+class StopRecord:
+    """Why sampling a task ended before its planned units."""
+
+    units: int
+    planned: int
+    log_evidence: float
+    alpha: float
+    cells: str
 
 
 def sampling_params(task: Task, config: RunConfig) -> SamplingParams:
@@ -229,13 +249,46 @@ class Runner:
         stored = self.cache.get_many(key, range(n))
         units: dict[int, tuple[str, ...]] = {i: decode_unit(v) for i, v in stored.items()}
         self.advance(len(units))
-        missing = [i for i in range(n) if i not in units]
-        for start in range(0, len(missing), self.config.batch_size):
-            batch = missing[start : start + self.config.batch_size]
-            self._converse(run, method, key, params, batch, units)
-        seeds = [self._seed(task, method, i, 0) for i in range(n)]
-        judge_units(run, method, [units[i] for i in range(n)], seeds, self.config)
+        stop = self._stop_rule(task)
+        done = 0
+        for start in range(0, n, self.config.batch_size):
+            done = min(start + self.config.batch_size, n)
+            todo = [i for i in range(start, done) if i not in units]
+            if todo:
+                self._converse(run, method, key, params, todo, units)
+            if stop is not None and done < n:
+                run.stopped = stop(method, [units[i] for i in range(done)], n)
+                if run.stopped is not None:
+                    self.advance(sum(1 for i in range(done, n) if i not in units))
+                    break
+        seeds = [self._seed(task, method, i, 0) for i in range(done)]
+        judge_units(run, method, [units[i] for i in range(done)], seeds, self.config)
         return run
+
+    def _stop_rule(
+        self, task: Task
+    ) -> Callable[[SamplingMethod, list[tuple[str, ...]], int], StopRecord | None] | None:
+        """Whether a task's first units are conclusive evidence against the perfect sampler:
+        checked at batch boundaries (a fixed schedule, so a resumed run stops where an
+        uninterrupted one does)."""
+        alpha = self.config.stop_alpha
+        cells = target_cells(task.target) if alpha is not None and task.stop_early else None
+        if alpha is None or cells is None:
+            return None
+        threshold = math.log(1 / alpha)
+
+        def conclusive(
+            method: SamplingMethod, units: list[tuple[str, ...]], planned: int
+        ) -> StopRecord | None:
+            outcomes = [o for i, u in enumerate(units) for o in method.read(task, i, u).outcomes]
+            if len(outcomes) < self.config.min_samples:
+                return None
+            evidence = log_evidence(cells, outcomes)
+            if evidence < threshold:
+                return None
+            return StopRecord(len(units), planned, evidence, alpha, cells.description)
+
+        return conclusive
 
     def _seed(self, task: Task, method: Method, unit: int, call: int) -> int:
         return sample_seed(self.config.seed, task.hash, method.name, unit, call)

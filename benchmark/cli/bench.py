@@ -59,7 +59,7 @@ def bench_command(
             model, *bench_concurrency(backend, to_sample, requests, concurrency, config)
         )
         return
-    measured, all_seconds = run_bench(
+    measured, estimate = run_bench(
         backend, tasks, to_sample, to_score, n=samples, naive_n=min(naive_samples, samples),
         config=config, context_tokens=context_tokens,
     )  # fmt: skip
@@ -77,7 +77,11 @@ def bench_command(
         )
     console.print(table)
     console.print(f"peak memory: {peak_memory_mib():.0f} MiB")
-    console.print(f"estimated time of --tasks all (direct + logprob): {all_seconds / 60:.1f} min")
+    console.print(
+        f"estimated time of --tasks all (direct + logprob): {estimate.full / 60:.1f} min "
+        f"with every sample, {estimate.stopped / 60:.1f} min if every task stops early at "
+        "its first look"
+    )
 
 
 def print_concurrency(model: str, sequential: Measurement, parallel: Measurement) -> None:

@@ -18,7 +18,7 @@ from randbench.harness.backends import BackendError, CapabilityError, load_backe
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.results import write_results
-from randbench.harness.runner import RunConfig, Runner, TaskRun
+from randbench.harness.runner import DEFAULT_STOP_ALPHA, RunConfig, Runner, TaskRun
 from randbench.loader import TaskLoadError, load_tasks
 from randbench.selection import UnknownTaskError, select_tasks, split_patterns
 
@@ -60,6 +60,19 @@ def run_command(
     concurrency: Annotated[
         int, typer.Option(min=1, help="Requests in flight at once (API backends).")
     ] = 1,
+    stop_early: Annotated[
+        bool,
+        typer.Option(
+            help="Stop a task once its answers are conclusive evidence (anytime-valid) that "
+            "the model is no perfect sampler; --no-stop-early takes every task's full samples."
+        ),
+    ] = True,
+    stop_alpha: Annotated[
+        float, typer.Option(min=1e-12, max=0.5, help="Level of the early-stopping test.")
+    ] = DEFAULT_STOP_ALPHA,
+    min_samples: Annotated[
+        int, typer.Option(min=1, help="Answers a task gets before it may stop early.")
+    ] = 50,
 ) -> None:
     """Ask a model every selected task with every method, score it, write result files."""
     try:
@@ -77,6 +90,7 @@ def run_command(
     config = RunConfig(
         seed=seed, samples=samples, temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, batch_size=batch_size,
+        stop_alpha=stop_alpha if stop_early else None, min_samples=min_samples,
     )  # fmt: skip
     response_cache = ResponseCache(cache)
     with _progress() as progress:
@@ -127,9 +141,16 @@ def summary_table(runs: list[TaskRun]) -> Table:
         table.add_row(
             run.task.name, run.method, str(m.n) if m.n else "exact", f"{m.validity:.0%}",
             m.test or "", _num(m.p_value), _num(m.values.get("tvd")),
-            _num(m.values.get("excess_tvd")), "" if m.exact in (None, True) else "approximate",
+            _num(m.values.get("excess_tvd")), _note(run),
         )  # fmt: skip
     return table
+
+
+def _note(run: TaskRun) -> str:
+    notes = [] if run.metrics is None or run.metrics.exact in (None, True) else ["approximate"]
+    if run.stopped is not None:
+        notes.append(f"stopped at {run.stopped.units} of {run.stopped.planned}")
+    return "; ".join(notes)
 
 
 def _num(value: float | None) -> str:

@@ -41,7 +41,7 @@ SAMPLES = {
 
 @pytest.fixture(scope="module")
 def model() -> LlamaCppBackend:
-    backend = load_backend(ModelSpec("smollm2", args={"n_threads": 1}))
+    backend = load_backend(ModelSpec("smollm2", args={"n_threads": 1, "parallel": 1}))
     assert isinstance(backend, LlamaCppBackend)
     return backend
 

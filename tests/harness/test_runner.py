@@ -219,3 +219,52 @@ def test_logprob_candidates_take_the_form_the_prompt_asks_for() -> None:
     backend.bind([task])
     (scores,) = backend.score([request])
     assert sum(math.exp(lp) for lp in scores.logprobs) == pytest.approx(1.0)
+
+
+def test_a_model_that_is_no_sampler_stops_early_and_says_so(tmp_path: Path) -> None:
+    """The constant model: conclusive after the first batch, recorded in the result file and
+    the summary; --no-stop-early and a task that keeps its sample size take every sample."""
+
+    def run(*extra: str) -> dict:  # type: ignore[type-arg]
+        out = tmp_path / str(len(list(tmp_path.iterdir())))
+        result = CliRunner().invoke(
+            app,
+            ["run", "--model", "constant", "--tasks", "dice_d6,vs_dice", "--samples", "200",
+             "--output-path", str(out), "--cache", str(tmp_path / "c.sqlite"), *extra],
+            terminal_width=200,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        (path,) = out.glob("results_*.json")
+        return {"output": result.output, **json.loads(path.read_text())}
+
+    stopped = run()
+    d6 = stopped["results"]["dice_d6"]["direct"]
+    assert d6["n"] == 50
+    record = d6["stopped_early"]
+    assert record["units"] == 50 and record["planned"] == 200
+    assert record["log_evidence"] >= math.log(1 / record["alpha"])
+    assert stopped["results"]["vs_dice"]["direct"]["n"] == 200, "vs_dice keeps its sample size"
+    assert "stopped_early" not in stopped["results"]["vs_dice"]["direct"]
+    assert "stoppe" in stopped["output"], "the summary table notes the stop (wrapped)"
+
+    full = run("--no-stop-early")
+    assert full["results"]["dice_d6"]["direct"]["n"] == 200
+    assert "stopped_early" not in full["results"]["dice_d6"]["direct"]
+    later = run("--min-samples", "120", "--batch-size", "40")
+    assert later["results"]["dice_d6"]["direct"]["n"] == 120, "at the first look past 120"
+
+
+def test_early_stopping_reads_the_cache_and_stops_where_a_fresh_run_would(tmp_path: Path) -> None:
+    chosen = tasks(["dice_d6"])
+    direct = [METHODS.get("direct")()]
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    constant = load_backend(ModelSpec("constant"))
+    (full,) = Runner(constant, cache, RunConfig(samples=300, stop_alpha=None)).run(chosen, direct)
+    assert len(full.samples) == 300 and full.stopped is None
+    (early,) = Runner(constant, cache, RunConfig(samples=300)).run(chosen, direct)
+    assert early.model_calls == 0
+    assert early.stopped is not None and len(early.samples) == early.stopped.units == 50
+    fresh_cache = ResponseCache(tmp_path / "fresh.sqlite")
+    (fresh,) = Runner(constant, fresh_cache, RunConfig(samples=300)).run(chosen, direct)
+    assert [s.completion for s in fresh.samples] == [s.completion for s in early.samples]
+    assert fresh.model_calls == 1
