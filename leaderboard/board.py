@@ -78,6 +78,9 @@ class Row:
     enumerating: list[str] = field(default_factory=list)
     """Tasks where a call held more distinct answers than i.i.d. sampling gives: a
     near-uniform marginal there comes from listing, not from sampling."""
+    stopped: list[str] = field(default_factory=list)
+    """Tasks whose sampling stopped early: conclusive evidence against the perfect sampler
+    before the planned sample size (their n is smaller, their intervals wider)."""
     subsets: dict[str, Aggregate] = field(default_factory=dict)
 
     @property
@@ -204,6 +207,7 @@ def _facts(row: Row) -> None:
     dependence = {name: d.entry.dependence for name, d in row.data.items()}
     row.dependent = sum(dep is not None for dep in dependence.values())
     row.enumerating = sorted(n for n, dep in dependence.items() if dep and dep.enumerates)
+    row.stopped = sorted(n for n, d in row.data.items() if d.entry.stopped_early is not None)
 
 
 def sampling_summary(row: Row) -> str:

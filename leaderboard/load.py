@@ -99,6 +99,17 @@ class SamplingInfo(_Lenient):
     max_tokens: int
 
 
+class StoppedEarly(_Lenient):
+    """The run stopped sampling this task before its planned units (randbench.stopping)."""
+
+    units: int
+    planned: int
+    log_evidence: float | None = None
+    """None when infinite (an answer impossible for a perfect sampler; JSON has no inf)."""
+    alpha: float
+    cells: str = ""
+
+
 class Entry(TaskMetrics):
     """One task x method of a result file: the harness's metrics plus what the task was."""
 
@@ -107,6 +118,7 @@ class Entry(TaskMetrics):
     task: TaskInfo
     sampling: SamplingInfo | None = None
     note: str | None = None
+    stopped_early: StoppedEarly | None = None
 
     @property
     def is_exact(self) -> bool:

@@ -40,6 +40,7 @@ def leaderboard_frame(board: Board) -> pd.DataFrame:
             result_file=row.run.path.name,
             dependent_tasks=row.dependent,
             enumerating_tasks=";".join(row.enumerating),
+            stopped_early_tasks=";".join(row.stopped),
         )
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -84,6 +85,8 @@ def _unit_facts(entry: Entry) -> dict[str, object]:
         "enumerates": dep.enumerates if dep else None,
         "stated_tvd": said.tvd if said else None,
         "seed_agreement": seeds.agreement if seeds else None,
+        "stopped_early_at": entry.stopped_early.units if entry.stopped_early else None,
+        "planned_units": entry.stopped_early.planned if entry.stopped_early else None,
     }
 
 

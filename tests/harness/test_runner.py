@@ -268,3 +268,32 @@ def test_early_stopping_reads_the_cache_and_stops_where_a_fresh_run_would(tmp_pa
     (fresh,) = Runner(constant, fresh_cache, RunConfig(samples=300)).run(chosen, direct)
     assert [s.completion for s in fresh.samples] == [s.completion for s in early.samples]
     assert fresh.model_calls == 1
+
+
+def test_the_leaderboard_marks_rows_and_tasks_that_stopped_early(tmp_path: Path) -> None:
+    from randbench.leaderboard.site import build_site
+
+    results = tmp_path / "results"
+    for model in ("constant", "oracle"):
+        result = CliRunner().invoke(
+            app,
+            ["run", "--model", model, "--tasks", "dice_d6,coin_flip", "--samples", "100",
+             "--output-path", str(results), "--cache", str(tmp_path / "c.sqlite")],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    report = build_site(results, tmp_path / "site", n_boot=50)
+    assert report.rows == 2 and not report.problems
+    index = (tmp_path / "site" / "index.html").read_text()
+    rows = {chunk.split('"', 1)[0]: chunk for chunk in index.split('<tr data-row="')[1:]}
+    marks = {key: "stopped early (2)" in row for key, row in rows.items()}
+    assert sorted(marks.values()) == [False, True], marks
+    assert all(mark == ("constant" in key) for key, mark in marks.items()), marks
+    pages = [p for p in (tmp_path / "site").rglob("*.html") if "constant" in str(p)]
+    d6 = [p.read_text() for p in pages if "dice_d6" in p.name]
+    assert d6 and "Sampling stopped at 50 of 100 planned units" in d6[0]
+    runs = tmp_path / "site" / "runs"
+    oracle_pages = [
+        p.read_text() for p in runs.rglob("*.html") if p.relative_to(runs).parts[0][:6] == "oracle"
+    ]
+    assert len(oracle_pages) == 2
+    assert not any("Sampling stopped at" in page for page in oracle_pages)
