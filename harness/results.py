@@ -162,6 +162,24 @@ def sample_lines(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
     return lines
 
 
+def _claim_names(output_dir: Path, stem: str) -> tuple[Path, Path]:
+    """Result and samples paths no earlier run holds: two runs of one model in the same
+    second (the stamp's resolution) get ``_2``, ``_3``... instead of overwriting each other.
+    The result file is created exclusively, so concurrent runs cannot claim the same name."""
+    for attempt in range(1, 10_000):
+        suffix = "" if attempt == 1 else f"_{attempt}"
+        result_path = output_dir / f"results_{stem}{suffix}.json"
+        samples_path = output_dir / f"samples_{stem}{suffix}.jsonl"
+        if samples_path.exists():
+            continue
+        try:
+            result_path.touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        return result_path, samples_path
+    raise FileExistsError(f"{output_dir}: no free result file name for {stem}")
+
+
 def write_results(
     output_dir: Path,
     model: dict[str, Any],
@@ -174,8 +192,7 @@ def write_results(
     stamp = document["config"]["date"].replace(":", "-").replace("+00-00", "Z")
     name = slug(f"{model['backend']}_{model['name']}" if model.get("name") else model["backend"])
     output_dir.mkdir(parents=True, exist_ok=True)
-    result_path = output_dir / f"results_{name}_{stamp}.json"
-    samples_path = output_dir / f"samples_{name}_{stamp}.jsonl"
+    result_path, samples_path = _claim_names(output_dir, f"{name}_{stamp}")
     result_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     with samples_path.open("w", encoding="utf-8") as out:
         for line in sample_lines(runs):

@@ -297,3 +297,37 @@ def test_the_leaderboard_marks_rows_and_tasks_that_stopped_early(tmp_path: Path)
     ]
     assert len(oracle_pages) == 2
     assert not any("Sampling stopped at" in page for page in oracle_pages)
+
+
+def test_two_runs_in_the_same_second_keep_both_result_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """File names carry the second; runs inside one second get _2, _3 instead of overwriting."""
+    from datetime import datetime, timezone
+
+    import randbench.harness.results as results_module
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> FrozenClock:  # type: ignore[override]
+            return cls(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    monkeypatch.setattr(results_module, "datetime", FrozenClock)
+    chosen = tasks(["coin_flip"])
+    direct = [METHODS.get("direct")()]
+    paths = []
+    for seed in range(3):
+        config = RunConfig(seed=seed, samples=10)
+        runs = Runner(oracle(), ResponseCache(tmp_path / "c.sqlite"), config).run(chosen, direct)
+        paths.append(
+            results_module.write_results(tmp_path, {"backend": "oracle"}, ["direct"], config, runs)
+        )
+    assert [r.name for r, _ in paths] == [
+        "results_oracle_2026-01-02T03-04-05Z.json",
+        "results_oracle_2026-01-02T03-04-05Z_2.json",
+        "results_oracle_2026-01-02T03-04-05Z_3.json",
+    ]
+    first_seeds = [json.loads(s.read_text().splitlines()[0])["seed"] for _, s in paths]
+    assert len(set(first_seeds)) == 3, "each samples file kept its own run"
+    runs_seeds = [json.loads(r.read_text())["config"]["run"]["seed"] for r, _ in paths]
+    assert runs_seeds == [0, 1, 2]
