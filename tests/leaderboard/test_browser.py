@@ -173,11 +173,13 @@ def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
     page = tab.open(real_site, "index.html")
     rows = list(zip(column(page, "model"), column(page, "method"), column(page, "overall"),
                     strict=True))  # fmt: skip
-    # Labels are backend[:name] [(args)]: key the rows by backend.
-    scores = {(m.split(":")[0].split(" ")[0], k): float(s) for m, k, s in rows}
+    # Labels are backend[:name] [(args)], methods may carry badges: key by backend and method.
+    scores = {(m.split(":")[0].split(" ")[0], k.split()[0]): float(s) for m, k, s in rows}
     assert rows[0][0] == "oracle"
     assert scores[("constant", "direct")] == 0.0 == scores[("constant", "logprob")]
     assert 0 < scores[("smollm2", "direct")] < scores[("oracle", "direct")]
+    stopped = [k for m, k, _ in rows if m.startswith("smollm2") and k.startswith("direct")]
+    assert stopped and "stopped early" in stopped[0], "the SmolLM2 run stopped tasks early"
     assert 0 < scores[("smollm2", "logprob")] < scores[("oracle", "logprob")]
     shot = Path(__file__).parent / "output"
     shot.mkdir(exist_ok=True)
