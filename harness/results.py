@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from randbench import __version__
+from randbench import __version__, in_context
 from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
 from randbench.outcomes import ParseResult
 
@@ -77,6 +77,7 @@ def result_document(
 ) -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     skipped = []
+    rows: dict[str, list[in_context.InContextRow]] = {}
     for run in runs:
         if run.skipped is not None:
             skipped.append({"task": run.task.name, "method": run.method, "reason": run.skipped})
@@ -101,6 +102,17 @@ def result_document(
             entry["note"] = run.scores.note
         if run.scores is not None and run.scores.details:
             entry["logprob_details"] = dict(run.scores.details)
+        if run.task.params:
+            entry["task"]["params"] = run.task.params
+        model = model_distribution(run)
+        if run.task.references and model:
+            entry["references"] = {
+                name: {"tvd": value}
+                for name, value in in_context.reference_tvds(run.task, model).items()
+            }
+        found = in_context.row(run.task, model)
+        if found is not None:
+            rows.setdefault(run.method, []).append(found)
         results.setdefault(run.task.name, {})[run.method] = entry
     return {
         "randbench_version": __version__,
@@ -115,7 +127,17 @@ def result_document(
         },
         "results": results,
         "skipped": skipped,
+        **({"in_context": {m: in_context.summarise(r) for m, r in rows.items()}} if rows else {}),
     }
+
+
+def model_distribution(run: TaskRun) -> dict[str, float]:
+    """The model's answer distribution: exact in logprob mode, else valid answers' shares."""
+    if run.metrics is not None and run.metrics.distribution:
+        return dict(run.metrics.distribution)
+    return in_context.frequencies(
+        o.value for s in run.samples for o in s.outcomes if o.value is not None
+    )
 
 
 def _outcome(result: ParseResult) -> dict[str, Any]:
