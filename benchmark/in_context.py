@@ -82,6 +82,18 @@ def halving_length(by_n: Sequence[Mapping[str, Any]]) -> int | None:
     return next((r["n"] for r in by_n[1:] if r["tvd_target"] <= start / 2), None)
 
 
+def posterior_gain(rows: Iterable[InContextRow]) -> float | None:
+    """How much closer the model is to the posterior predictive than to the prior, in mean
+    TVD over the tasks with evidence (N > 0): positive when the evidence moved it the
+    Bayesian way; None without both references."""
+    gains = [
+        r.tvds["prior"] - r.tvds["posterior"]
+        for r in rows
+        if r.n > 0 and "prior" in r.tvds and "posterior" in r.tvds
+    ]
+    return fmean(gains) if gains else None
+
+
 def summarise(rows: Iterable[InContextRow]) -> dict[str, dict[str, Any]]:
     """Per family: mean TVDs over theta at each N, the N where TVD to theta halves, and the
     mean P(first outcome) at each theta (the stated-bias compliance curve)."""
@@ -100,7 +112,12 @@ def summarise(rows: Iterable[InContextRow]) -> dict[str, dict[str, Any]]:
             }
             for t in sorted(set(thetas))
         ]
-        summary[family] = {"by_n": by_n, "halving_n": halving_length(by_n), "by_theta": by_theta}
+        summary[family] = {
+            "by_n": by_n,
+            "halving_n": halving_length(by_n),
+            "posterior_gain": posterior_gain(members),
+            "by_theta": by_theta,
+        }
     return summary
 
 

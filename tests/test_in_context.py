@@ -14,8 +14,12 @@ from typer.testing import CliRunner
 
 from randbench.cli import app
 from randbench.context import context_variables, draw_sequence
+from randbench.harness.results import result_document
+from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
 from randbench.in_context import InContextRow, halving_length, summarise, tvd
 from randbench.loader import TaskFile, load_file, load_tasks
+from randbench.metrics import evaluate
+from randbench.outcomes import ParseResult
 from randbench.schema import ContextSpec
 from randbench.targets import TARGETS
 
@@ -135,6 +139,12 @@ def test_summary_averages_over_theta_at_each_length() -> None:
     (family,) = summarise(rows).values()
     assert family["by_n"][1] == {"n": 5, "tasks": 2, "tvd_posterior": 0.1, "tvd_target": 0.2}
     assert family["halving_n"] == 5
+    assert family["posterior_gain"] is None
+    with_prior = [
+        InContextRow("c", n, 50, {"target": 0.1, "prior": 0.3, "posterior": p}, 0.5)
+        for n, p in [(0, 0.0), (3, 0.2), (10, 0.0)]
+    ]
+    assert summarise(with_prior)["c"]["posterior_gain"] == pytest.approx(0.2)
     assert family["by_theta"][0] == {"theta_pct": 10, "tasks": 3, "p_first": pytest.approx(1 / 3)}
     assert halving_length([{"n": 0, "tvd_target": 0.4}, {"n": 3, "tvd_target": 0.3}]) is None
 
@@ -177,3 +187,27 @@ def test_oracle_run_records_tvd_to_theta_and_to_the_posterior(tmp_path: Path) ->
         assert row["tvd_posterior"] == pytest.approx(np.mean(expected))
         assert row["tvd_prior"] == pytest.approx(np.mean([abs(t / 10 - 0.5) for t in range(11)]))
     assert by_n[-1]["tvd_posterior"] < by_n[0]["tvd_posterior"]
+
+
+def test_sampled_answers_are_compared_by_their_shares() -> None:
+    """Direct mode: the valid answers' shares stand for the model's distribution."""
+    (task,) = [t for t in load_tasks() if t.name == "coin_in_context_t70_n3"]
+    answers = ["heads"] * 3 + ["tails"] + [None]
+    outcomes = [
+        ParseResult(value=a) if a else ParseResult(invalid_reason="no option") for a in answers
+    ]
+    run = TaskRun(task, "direct")
+    run.samples = [
+        SampleRecord(i, i, str(a), (o,))
+        for i, (a, o) in enumerate(zip(answers, outcomes, strict=True))
+    ]
+    run.metrics = evaluate(task.target, outcomes, rng=np.random.default_rng(0), n_sim=50)
+    document = result_document({"backend": "test"}, ["direct"], RunConfig(), [run])
+    entry = document["results"][task.name]["direct"]
+    heads = task.params["counts"][0]
+    posterior_heads = (1 + heads) / (2 + 3)
+    assert entry["references"]["posterior"]["tvd"] == pytest.approx(abs(0.75 - posterior_heads))
+    assert entry["references"]["prior"]["tvd"] == pytest.approx(0.25)
+    (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
+    assert row == {"n": 3, "tasks": 1, "tvd_posterior": pytest.approx(abs(0.75 - posterior_heads)),
+                   "tvd_prior": pytest.approx(0.25), "tvd_target": pytest.approx(0.05)}  # fmt: skip
