@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from randbench.cli import app
 from randbench.context import context_variables, draw_sequence
+from randbench.harness.methods import METHODS
 from randbench.harness.results import result_document
 from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
 from randbench.in_context import InContextRow, halving_length, summarise, tvd
@@ -211,3 +212,23 @@ def test_sampled_answers_are_compared_by_their_shares() -> None:
     (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
     assert row == {"n": 3, "tasks": 1, "tvd_posterior": pytest.approx(abs(0.75 - posterior_heads)),
                    "tvd_prior": pytest.approx(0.25), "tvd_target": pytest.approx(0.05)}  # fmt: skip
+
+
+@pytest.mark.parametrize(("words", "rate"), [(2, 0.1), (29, 0.5), (101, 2.0)])
+def test_poisson_insertions_mark_each_gap_with_one_minus_exp_minus_rate(
+    words: int, rate: float
+) -> None:
+    target = TARGETS.get("poisson_insertions").model_validate({"words": words, "rate": rate})
+    p_gap = 1 - np.exp(-rate)
+    probs = np.asarray(target.probabilities())
+    assert probs.sum() == pytest.approx(1.0)
+    assert probs[0] == pytest.approx((1 - p_gap) ** (words - 1))
+    assert probs[-1] == pytest.approx(p_gap ** (words - 1))
+    assert target.summary().mean == pytest.approx((words - 1) * p_gap)
+
+
+def test_count_parser_counts_marks_and_logprob_mode_skips_it() -> None:
+    (task,) = [t for t in load_tasks() if t.name == "poisson_marks_explicit_rate_50"]
+    assert task.parser.parse("The * old fisherman * pushed", task.target).value == 2
+    assert task.parser.parse(" * ", task.target).invalid_reason == "no words in the answer"
+    assert "measures the answer" in (METHODS.get("logprob")().not_applicable(task) or "")
