@@ -232,3 +232,15 @@ def test_count_parser_counts_marks_and_logprob_mode_skips_it() -> None:
     assert task.parser.parse("The * old fisherman * pushed", task.target).value == 2
     assert task.parser.parse(" * ", task.target).invalid_reason == "no words in the answer"
     assert "measures the answer" in (METHODS.get("logprob")().not_applicable(task) or "")
+
+
+def test_in_context_poisson_example_shows_the_drawn_marks_and_the_target_rate() -> None:
+    tasks = [t for t in load_tasks() if t.name.startswith("poisson_marks_in_context_")]
+    assert sorted(round(t.target.rate, 12) for t in tasks) == [0.1, 0.25, 0.5, 1.0, 2.0]
+    for task in tasks:
+        example = task.prompt.split("\n\n")[1]
+        marks = task.params["counts"][1]
+        assert example.count("*") == marks
+        assert example.replace(" * ", " ") == task.params["example"]
+    dense = max(tasks, key=lambda t: t.target.rate)
+    assert dense.params["counts"][1] > 27 / 2  # rate 2: 86% of the 27 gaps on average
