@@ -104,13 +104,13 @@ def result_document(
             entry["logprob_details"] = dict(run.scores.details)
         if run.task.params:
             entry["task"]["params"] = run.task.params
-        model = model_distribution(run)
-        if run.task.references and model:
+        answered = model_distribution(run)
+        if run.task.references and answered:
             entry["references"] = {
                 name: {"tvd": value}
-                for name, value in in_context.reference_tvds(run.task, model).items()
+                for name, value in in_context.reference_tvds(run.task, answered).items()
             }
-        found = in_context.row(run.task, model)
+        found = in_context.row(run.task, answered)
         if found is not None:
             rows.setdefault(run.method, []).append(found)
         results.setdefault(run.task.name, {})[run.method] = entry

@@ -168,6 +168,7 @@ def test_oracle_run_records_tvd_to_theta_and_to_the_posterior(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     (path,) = tmp_path.glob("results_oracle_*.json")
     document = json.loads(path.read_text())
+    assert document["config"]["model"]["backend"] == "oracle"
     by_n = document["in_context"]["logprob"]["coin_in_context"]["by_n"]
     assert [r["n"] for r in by_n] == [0, 1, 3, 5, 10, 20, 100]
     for row in by_n:
