@@ -12,7 +12,7 @@ import math
 import platform
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +21,7 @@ from typing import Any
 
 from randbench import __version__, in_context
 from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
-from randbench.outcomes import ParseResult
+from randbench.outcomes import Outcome, ParseResult
 
 RECORDED_PACKAGES = (
     "numpy",
@@ -135,9 +135,21 @@ def model_distribution(run: TaskRun) -> dict[str, float]:
     """The model's answer distribution: exact in logprob mode, else valid answers' shares."""
     if run.metrics is not None and run.metrics.distribution:
         return dict(run.metrics.distribution)
-    return in_context.frequencies(
-        o.value for s in run.samples for o in s.outcomes if o.value is not None
-    )
+    return in_context.frequencies(answered_values(run))
+
+
+def answered_values(run: TaskRun) -> Iterator[Outcome]:
+    """Every answer read as an outcome of the target's list, including those of probability 0
+    that the statistics count as invalid (a one-answer unit is read again without the support
+    check: "tails" from a coin that always lands heads is still the model's answer)."""
+    listed = set(run.task.target.support() or [])
+    for sample in run.samples:
+        if len(sample.outcomes) == 1 and len(sample.replies) == 1 and not sample.outcomes[0].valid:
+            again = run.task.parser.parse(sample.replies[0], run.task.target)
+            if again.value is not None and again.value in listed:
+                yield again.value
+            continue
+        yield from (o.value for o in sample.outcomes if o.value is not None)
 
 
 def _outcome(result: ParseResult) -> dict[str, Any]:
