@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from randbench.context import CONTEXT_VARIABLES, context_variables
 from randbench.parsers import PARSERS, Parser
 from randbench.plugins import (
     PluginError,
@@ -24,7 +25,7 @@ from randbench.plugins import (
     canonical_spec,
     describe_validation_error,
 )
-from randbench.schema import GenerationDefaults, ScoredAnswer, TaskSpec
+from randbench.schema import ContextSpec, GenerationDefaults, ScoredAnswer, TaskSpec
 from randbench.targets import TARGETS, Target
 from randbench.tasks import Task
 from randbench.templating import TemplateRenderError, render_text, render_tree
@@ -160,11 +161,11 @@ def load_file(task_file: TaskFile) -> tuple[list[Task], list[TaskProblem]]:
 def _valid_part(data: dict[str, Any], error: ValidationError) -> TaskSpec | None:
     """The fields that did validate, so that the rest of the file is still checked.
 
-    Returns None when the parameters themselves are broken: every template would
+    Returns None when the parameters or the context block are broken: every template would
     then report undefined variables that are not the author's mistake.
     """
     broken = {e["loc"][0] for e in error.errors() if e["loc"]}
-    if "params" in broken:
+    if "params" in broken or "context" in broken:
         return None
     fields: dict[str, Any] = {}
     for name, info in TaskSpec.model_fields.items():
@@ -190,6 +191,7 @@ _PLACEHOLDERS: dict[str, Any] = {
 def _schema_problem(locate: _Locator, error: Any) -> TaskProblem:
     loc = tuple(error["loc"])
     nested: dict[str, type[BaseModel]] = {
+        "context": ContextSpec,
         "generation": GenerationDefaults,
         "scored_answer": ScoredAnswer,
     }
@@ -203,7 +205,12 @@ def _expand(
 ) -> tuple[list[Task], list[TaskProblem]]:
     tasks: list[Task] = []
     problems: list[TaskProblem] = []
-    for variables in _combinations(spec.params):
+    clash = sorted(set(spec.params) & set(CONTEXT_VARIABLES)) if spec.context else []
+    if clash:
+        message = f"{', '.join(clash)}: defined by the context block; rename the parameter"
+        return [], [locate.problem(("params",), message)]
+    contexts = context_variables(spec.context, spec.task) if spec.context else [{}]
+    for variables in ({**p, **c} for p in _combinations(spec.params) for c in contexts):
         before = len(problems)
         task = _concrete(spec, variables, task_file, locate, problems)
         if task is not None and len(problems) == before:
@@ -246,6 +253,13 @@ def _concrete(
     target_spec = rendered("target", render_tree, spec.target)
     answer_spec = rendered("answer", render_tree, spec.answer)
     target = _build(TARGETS, "target", target_spec, locate, problems, suffix)
+    reference_specs = {
+        name: rendered("references", render_tree, ref) for name, ref in spec.references.items()
+    }
+    references = {
+        name: _build(TARGETS, f"references.{name}", ref, locate, problems, suffix)
+        for name, ref in reference_specs.items()
+    }
     parser = _build(PARSERS, "answer", answer_spec, locate, problems, suffix)
     if target is not None and parser is not None:
         misfit = parser.check_fits(target)
@@ -266,6 +280,7 @@ def _concrete(
         or parser is None
         or target_spec is None
         or answer_spec is None
+        or any(r is None for r in references.values())
     ):
         return None
     return Task(
@@ -290,6 +305,8 @@ def _concrete(
         scored_answer=spec.scored_answer,
         methods=spec.methods,
         stop_early=spec.stop_early,
+        references=references,
+        reference_specs={n: canonical_spec(r) for n, r in reference_specs.items()},
     )
 
 
@@ -308,7 +325,7 @@ def _build(
         return built
     except PluginError as error:
         for sub_field, message in error.problems:
-            loc = (field, *sub_field.split(".")) if sub_field else (field,)
+            loc = (*field.split("."), *sub_field.split(".")) if sub_field else (field,)
             problems.append(locate.problem(loc, f"{message}{suffix}"))
         return None
 

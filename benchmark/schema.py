@@ -6,9 +6,10 @@ a misspelt key is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ParserSpec = str | dict[str, dict[str, Any] | None]
 """``integer`` or ``{integer: {option: value}}``."""
@@ -48,6 +49,71 @@ class ScoredAnswer(BaseModel):
         return self == ScoredAnswer()
 
 
+DEFAULT_LENGTHS: tuple[int, ...] = (0, 1, 3, 5, 10, 20, 100)
+MAX_CONTEXT_LENGTH = 1000
+
+
+class ContextSpec(BaseModel):
+    """Observed evidence the loader generates: one task per (theta, length) pair.
+
+    For each value of ``theta`` (the probability of the first outcome when there are two
+    outcomes, or one weight per outcome) the loader draws one i.i.d. sequence of the
+    longest length, seeded from the task name template, ``seed`` and the theta index,
+    and gives each length its prefix: the evidence at N=3 is the start of the evidence
+    at N=100. Nothing here runs code; see docs/task-format.md for the variables it makes.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcomes: list[str | int] = Field(min_length=2)
+    theta: list[float | list[float]] = Field(min_length=1)
+    lengths: list[int] = Field(default_factory=lambda: list(DEFAULT_LENGTHS), min_length=1)
+    separator: str = ", then "
+    seed: int = Field(default=0, ge=0)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _distinct_outcomes(cls, value: list[str | int]) -> list[str | int]:
+        if any(isinstance(v, bool) for v in value):
+            raise ValueError("an outcome is a YAML boolean: quote it")
+        if len(set(map(str, value))) != len(value):
+            raise ValueError(f"outcomes must be distinct, got {value}")
+        return value
+
+    @field_validator("lengths")
+    @classmethod
+    def _lengths_in_range(cls, value: list[int]) -> list[int]:
+        bad = [n for n in value if not 0 <= n <= MAX_CONTEXT_LENGTH]
+        if bad:
+            raise ValueError(f"lengths must lie in 0..{MAX_CONTEXT_LENGTH}, got {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lengths must be distinct, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _theta_fits_outcomes(self) -> ContextSpec:
+        for i, theta in enumerate(self.theta):
+            weights = theta_weights(theta, len(self.outcomes))
+            if weights is None:
+                raise ValueError(
+                    f"theta[{i}] = {theta!r}: give the probability of the first outcome "
+                    f"(two outcomes only) or {len(self.outcomes)} weights summing to 1"
+                )
+        return self
+
+
+def theta_weights(theta: float | list[float], k: int) -> list[float] | None:
+    """The outcome probabilities a theta value stands for, or None when it is not one."""
+    weights = (
+        [float(theta), round(1.0 - float(theta), 12)] if isinstance(theta, int | float) else theta
+    )
+    if isinstance(theta, int | float) and k != 2:
+        return None
+    if len(weights) != k or any(not 0.0 <= w <= 1.0 for w in weights):
+        return None
+    return [float(w) for w in weights] if abs(math.fsum(weights) - 1.0) <= 1e-6 else None
+
+
 class TaskSpec(BaseModel):
     """One task file: a single task, or a family when ``params`` is given."""
 
@@ -57,11 +123,16 @@ class TaskSpec(BaseModel):
     description: str = ""
     group: list[str] = Field(default_factory=list)
     params: dict[str, list[Any]] = Field(default_factory=dict)
+    context: ContextSpec | None = None
+    """Generated in-context evidence: one task per (theta, length) and per params value."""
     prompt: str = Field(min_length=1)
     system: str | None = None
     assistant_prefix: str | None = None
     answer: ParserSpec
     target: str | dict[str, dict[str, Any] | None]
+    references: dict[str, str | dict[str, dict[str, Any] | None]] = Field(default_factory=dict)
+    """Further distributions the model's answers are compared with by TVD (e.g. the
+    posterior predictive of an in-context task whose target is the true theta)."""
     samples: int = Field(default=200, gt=0, le=1_000_000)
     split: Literal["train", "heldout"] = "train"
     generation: GenerationDefaults = GenerationDefaults()
@@ -98,6 +169,18 @@ class TaskSpec(BaseModel):
                 raise ValueError(f"parameter name {name!r} is not an identifier")
             if not values:
                 raise ValueError(f"parameter {name!r} has no values")
+        return value
+
+    @field_validator("references")
+    @classmethod
+    def _references_are_named_targets(
+        cls, value: dict[str, str | dict[str, dict[str, Any] | None]]
+    ) -> dict[str, str | dict[str, dict[str, Any] | None]]:
+        for name, spec in value.items():
+            if not name.isidentifier():
+                raise ValueError(f"reference name {name!r} is not an identifier")
+            if isinstance(spec, dict) and len(spec) != 1:
+                raise ValueError(f"reference {name!r}: give exactly one target name")
         return value
 
     @field_validator("target")

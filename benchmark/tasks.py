@@ -39,6 +39,9 @@ class Task:
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Settings the task gives elicitation methods, by method name."""
     stop_early: bool = True
+    references: dict[str, Target] = field(default_factory=dict)
+    """Further distributions answers are compared with by TVD (not the scored target)."""
+    reference_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def measurement(self) -> dict[str, Any]:
         """What the task measures: everything that changes results, nothing that does not."""
@@ -59,6 +62,8 @@ class Task:
             measured["methods"] = self.methods
         if not self.stop_early:
             measured["stop_early"] = False
+        if self.reference_specs:  # absent when empty, as above
+            measured["references"] = self.reference_specs
         return measured
 
     @property

@@ -8,6 +8,7 @@ exhaust memory or time.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -50,6 +51,9 @@ class TaskSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = TaskSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV.filters.update(exp=math.exp, log=math.log)
+"""Two pure functions a rate needs (``{{ -(theta | log) }}``: the Poisson rate whose gap
+is unmarked with probability theta); a math error is reported like any template error."""
 
 
 def _explain(error: Exception) -> TemplateRenderError:

@@ -12,16 +12,16 @@ import math
 import platform
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from randbench import __version__
+from randbench import __version__, in_context
 from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
-from randbench.outcomes import ParseResult
+from randbench.outcomes import Outcome, ParseResult
 
 RECORDED_PACKAGES = (
     "numpy",
@@ -77,6 +77,7 @@ def result_document(
 ) -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     skipped = []
+    rows: dict[str, list[in_context.InContextRow]] = {}
     for run in runs:
         if run.skipped is not None:
             skipped.append({"task": run.task.name, "method": run.method, "reason": run.skipped})
@@ -101,6 +102,17 @@ def result_document(
             entry["note"] = run.scores.note
         if run.scores is not None and run.scores.details:
             entry["logprob_details"] = dict(run.scores.details)
+        if run.task.params:
+            entry["task"]["params"] = run.task.params
+        answered = model_distribution(run)
+        if run.task.references and answered:
+            entry["references"] = {
+                name: {"tvd": value}
+                for name, value in in_context.reference_tvds(run.task, answered).items()
+            }
+        found = in_context.row(run.task, answered)
+        if found is not None:
+            rows.setdefault(run.method, []).append(found)
         results.setdefault(run.task.name, {})[run.method] = entry
     return {
         "randbench_version": __version__,
@@ -115,7 +127,29 @@ def result_document(
         },
         "results": results,
         "skipped": skipped,
+        **({"in_context": {m: in_context.summarise(r) for m, r in rows.items()}} if rows else {}),
     }
+
+
+def model_distribution(run: TaskRun) -> dict[str, float]:
+    """The model's answer distribution: exact in logprob mode, else valid answers' shares."""
+    if run.metrics is not None and run.metrics.distribution:
+        return dict(run.metrics.distribution)
+    return in_context.frequencies(answered_values(run))
+
+
+def answered_values(run: TaskRun) -> Iterator[Outcome]:
+    """Every answer read as an outcome of the target's list, including those of probability 0
+    that the statistics count as invalid (a one-answer unit is read again without the support
+    check: "tails" from a coin that always lands heads is still the model's answer)."""
+    listed = set(run.task.target.support() or [])
+    for sample in run.samples:
+        if len(sample.outcomes) == 1 and len(sample.replies) == 1 and not sample.outcomes[0].valid:
+            again = run.task.parser.parse(sample.replies[0], run.task.target)
+            if again.value is not None and again.value in listed:
+                yield again.value
+            continue
+        yield from (o.value for o in sample.outcomes if o.value is not None)
 
 
 def _outcome(result: ParseResult) -> dict[str, Any]:

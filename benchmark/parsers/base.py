@@ -32,6 +32,10 @@ class Parser(BaseModel, ABC):
     (``outcomes``, ``json_list``); or a tuple of ``(outcome, probability)`` pairs, recorded
     as given (``weighted``, ``verbalized``). Callers check the support only for ``outcome``."""
 
+    scorable: ClassVar[bool] = True
+    """Whether ``format`` writes an answer the model could give, so that logprob mode can
+    score it (False for parsers that measure the answer, such as ``count``)."""
+
     @abstractmethod
     def parse(self, text: str, target: Target) -> ParseResult:
         """Read ``text``; never raises on model output, returns an invalid result instead."""

@@ -21,6 +21,8 @@ class Logprob(ScoringMethod):
     def not_applicable(self, task: Task) -> str | None:
         if task.target.support() is None:
             return "skipped: support too large to enumerate"
+        if not task.parser.scorable:
+            return "skipped: the parser measures the answer; there is no answer text to score"
         return None
 
     def request(self, task: Task) -> ScoreRequest:

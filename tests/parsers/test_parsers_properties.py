@@ -50,6 +50,7 @@ PAIRS: list[tuple[Any, Target]] = [
     ("string", target("string", length=8, charset="alnum")),
     ("string", target("uuid4")),
     ("text", target("open_ended")),
+    ({"count": {"of": "*"}}, target("poisson_insertions", words=12, rate=0.5)),
     ({"json_list": {"item": "integer"}}, target("uniform_int", low=1, high=6)),
     ("json_list", target("uniform_choice", choices=["heads", "tails"])),
     ("json_list", target("coin_sequence", length=2)),

@@ -28,6 +28,9 @@ FINITE = [
     ("coin_sequence", {"length": 4, "p": 0.7}),
     ("string", {"length": 3, "charset": "ab0", "require": ["digits"]}),
     ("point_mass", {"value": 4}),
+    ("posterior_predictive", {"outcomes": ["heads", "tails"], "counts": [7, 3]}),
+    ("poisson_insertions", {"words": 30, "rate": 0.7}),
+    ("posterior_predictive", {"outcomes": [1, 2, 3], "sequence": [3, 3, 1], "discount": 0.9}),
 ]
 
 

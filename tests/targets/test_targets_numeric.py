@@ -33,6 +33,8 @@ EVERY: list[tuple[str, dict[str, Any]]] = [
     ("uuid4", {}),
     ("coin_sequence", {"length": 3}),
     ("point_mass", {"value": "x"}),
+    ("posterior_predictive", {"outcomes": [1, 2, 3], "counts": [0, 4, 1], "prior": 0.5}),
+    ("poisson_insertions", {"words": 10, "rate": 2.0}),
 ]
 
 
