@@ -20,8 +20,7 @@ from randbench.harness.backends.base import Backend, Capability
 from randbench.harness.methods.base import task_prompt
 from randbench.harness.methods.logprob import Logprob
 from randbench.harness.requests import GenerateRequest, Message, Prompt
-from randbench.harness.runner import RunConfig, sample_seed, sampling_params
-from randbench.stopping import target_cells
+from randbench.harness.runner import RunConfig, sample_seed, sampling_params, stop_cells
 from randbench.tasks import Task
 
 T = TypeVar("T")
@@ -115,7 +114,7 @@ def estimate_all(
 
 def first_look(task: Task, config: RunConfig) -> int:
     """Samples a task takes before it can first stop early (all of them if it cannot)."""
-    if config.stop_alpha is None or not task.stop_early or target_cells(task.target) is None:
+    if stop_cells(task, config) is None:
         return task.samples
     batches = math.ceil(config.min_samples / config.batch_size)
     return min(task.samples, batches * config.batch_size)

@@ -29,7 +29,7 @@ from randbench.harness.requests import (
 )
 from randbench.metrics import TaskMetrics, evaluate
 from randbench.outcomes import Outcome, ParseResult
-from randbench.stopping import log_evidence, target_cells
+from randbench.stopping import Cells, log_evidence, target_cells
 from randbench.tasks import Task
 
 DEFAULT_SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=64)
@@ -90,6 +90,40 @@ class StopRecord:
     log_evidence: float
     alpha: float
     cells: str
+
+
+def stop_cells(task: Task, config: RunConfig) -> Cells | None:
+    """The cells early stopping judges a task on, or None when the task cannot stop early."""
+    if config.stop_alpha is None or not task.stop_early:
+        return None
+    return target_cells(task.target)
+
+
+@dataclass
+class _Evidence:
+    """A task's answers so far, each unit read once, in index order; checked at batch
+    boundaries (a fixed schedule, so a resumed run stops where an uninterrupted one does)."""
+
+    task: Task
+    method: SamplingMethod
+    cells: Cells
+    outcomes: list[ParseResult] = field(default_factory=list)
+    read: int = 0
+
+    def conclusive(
+        self, units: dict[int, tuple[str, ...]], done: int, planned: int, config: RunConfig
+    ) -> StopRecord | None:
+        """Whether units 0..done-1 are conclusive evidence against the perfect sampler."""
+        assert config.stop_alpha is not None
+        for i in range(self.read, done):
+            self.outcomes.extend(self.method.read(self.task, i, units[i]).outcomes)
+        self.read = done
+        if len(self.outcomes) < config.min_samples:
+            return None
+        evidence = log_evidence(self.cells, self.outcomes)
+        if evidence < math.log(1 / config.stop_alpha):
+            return None
+        return StopRecord(done, planned, evidence, config.stop_alpha, self.cells.description)
 
 
 def sampling_params(task: Task, config: RunConfig) -> SamplingParams:
@@ -249,46 +283,22 @@ class Runner:
         stored = self.cache.get_many(key, range(n))
         units: dict[int, tuple[str, ...]] = {i: decode_unit(v) for i, v in stored.items()}
         self.advance(len(units))
-        stop = self._stop_rule(task)
+        cells = stop_cells(task, self.config)
+        evidence = _Evidence(task, method, cells) if cells is not None else None
         done = 0
         for start in range(0, n, self.config.batch_size):
             done = min(start + self.config.batch_size, n)
             todo = [i for i in range(start, done) if i not in units]
             if todo:
                 self._converse(run, method, key, params, todo, units)
-            if stop is not None and done < n:
-                run.stopped = stop(method, [units[i] for i in range(done)], n)
+            if evidence is not None and done < n:
+                run.stopped = evidence.conclusive(units, done, n, self.config)
                 if run.stopped is not None:
                     self.advance(sum(1 for i in range(done, n) if i not in units))
                     break
         seeds = [self._seed(task, method, i, 0) for i in range(done)]
         judge_units(run, method, [units[i] for i in range(done)], seeds, self.config)
         return run
-
-    def _stop_rule(
-        self, task: Task
-    ) -> Callable[[SamplingMethod, list[tuple[str, ...]], int], StopRecord | None] | None:
-        """Whether a task's first units are conclusive evidence against the perfect sampler:
-        checked at batch boundaries (a fixed schedule, so a resumed run stops where an
-        uninterrupted one does)."""
-        alpha = self.config.stop_alpha
-        cells = target_cells(task.target) if alpha is not None and task.stop_early else None
-        if alpha is None or cells is None:
-            return None
-        threshold = math.log(1 / alpha)
-
-        def conclusive(
-            method: SamplingMethod, units: list[tuple[str, ...]], planned: int
-        ) -> StopRecord | None:
-            outcomes = [o for i, u in enumerate(units) for o in method.read(task, i, u).outcomes]
-            if len(outcomes) < self.config.min_samples:
-                return None
-            evidence = log_evidence(cells, outcomes)
-            if evidence < threshold:
-                return None
-            return StopRecord(len(units), planned, evidence, alpha, cells.description)
-
-        return conclusive
 
     def _seed(self, task: Task, method: Method, unit: int, call: int) -> int:
         return sample_seed(self.config.seed, task.hash, method.name, unit, call)

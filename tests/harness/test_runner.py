@@ -331,3 +331,15 @@ def test_two_runs_in_the_same_second_keep_both_result_files(
     assert len(set(first_seeds)) == 3, "each samples file kept its own run"
     runs_seeds = [json.loads(r.read_text())["config"]["run"]["seed"] for r, _ in paths]
     assert runs_seeds == [0, 1, 2]
+
+
+def test_bench_estimates_the_first_look_of_each_task() -> None:
+    from randbench.harness.bench import first_look
+
+    by_name = {t.name: t for t in tasks(["dice_d6", "vs_dice", "coin_flips_20"])}
+    d6, vs_dice, story = by_name["dice_d6"], by_name["vs_dice"], by_name["coin_flips_20"]
+    assert first_look(d6, RunConfig()) == 50
+    assert first_look(d6, RunConfig(min_samples=120, batch_size=40)) == 120
+    assert first_look(d6, RunConfig(stop_alpha=None)) == d6.samples == 200
+    assert first_look(vs_dice, RunConfig()) == 600, "stop_early: false"
+    assert first_look(story, RunConfig()) == story.samples == 50
