@@ -30,6 +30,9 @@ from scipy import special
 from randbench.outcomes import Outcome, ParseResult
 from randbench.stats.evalue import dirichlet_multinomial_log_evalue
 from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget, Target
+from randbench.targets.coin_sequence import CoinSequence
+from randbench.targets.permutation import Permutation
+from randbench.targets.subset import Subset
 
 MAX_CELLS = 5000
 CONTINUOUS_CELLS = 10
@@ -138,9 +141,9 @@ def _continuous(target: Target) -> Cells | None:
 def _subset(target: Target) -> Cells | None:
     """The first item (in the task's order) that a k-subset holds:
     P(first = i) = C(n - 1 - i, k - 1) / C(n, k)."""
-    items, k = getattr(target, "items", None), getattr(target, "k", None)
-    if not isinstance(items, list) or not isinstance(k, int):
+    if not isinstance(target, Subset):
         return None
+    items, k = target.items, target.k
     n = len(items)
     probs = np.array([math.comb(n - 1 - i, k - 1) for i in range(n)], dtype=float)
     probs /= math.comb(n, k)
@@ -157,9 +160,9 @@ def _subset(target: Target) -> Cells | None:
 
 def _permutation(target: Target) -> Cells | None:
     """The item put first in an order: uniform over the items."""
-    items = getattr(target, "items", None)
-    if not isinstance(items, list) or hasattr(target, "k"):
+    if not isinstance(target, Permutation):
         return None
+    items = target.items
     position = {item: i for i, item in enumerate(items)}
 
     def cell(value: Outcome) -> int | None:
@@ -173,10 +176,9 @@ def _permutation(target: Target) -> Cells | None:
 
 def _sequence(target: Target) -> Cells | None:
     """The number of first symbols (heads) in a coin sequence: Binomial(length, p)."""
-    length, p = getattr(target, "length", None), getattr(target, "p", None)
-    symbols = getattr(target, "symbols", None)
-    if not isinstance(length, int) or not isinstance(p, float) or not isinstance(symbols, list):
+    if not isinstance(target, CoinSequence):
         return None
+    length, p, symbols = target.length, target.p, target.symbols
     probs = np.exp(
         special.gammaln(length + 1)
         - special.gammaln(np.arange(length + 1) + 1)
