@@ -44,6 +44,8 @@ class ModelInfo(_Lenient):
     backend: str
     name: str = ""
     args: dict[str, Any] = {}
+    checkpoint: dict[str, Any] | None = None
+    """A fine-tuned checkpoint's base model, method and training tasks (randbench finetune)."""
 
     def label(self) -> str:
         """``backend:name (k=v, ...)``, as a person would write the model."""
@@ -54,7 +56,7 @@ class ModelInfo(_Lenient):
 
     def key(self) -> str:
         """Identity of the model across result files."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return json.dumps(self.model_dump(mode="json", exclude={"checkpoint"}), sort_keys=True)
 
 
 class RunSettings(_Lenient):

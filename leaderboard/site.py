@@ -23,6 +23,7 @@ from randbench import __version__
 from randbench.leaderboard import plots
 from randbench.leaderboard.board import Board, Row, TaskView, build_board, slug
 from randbench.leaderboard.embed import script_json
+from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.load import TaskData, load_results
 from randbench.leaderboard.projection import VIEWS
 from randbench.leaderboard.scoring import N_BOOTSTRAP, Aggregate
@@ -180,6 +181,7 @@ class SiteWriter:
         self._index()
         self._methodology()
         self._tasks_page()
+        self._finetune_page()
         for model_slug, rows in self.board.models().items():
             self._model(model_slug, sorted(rows, key=lambda r: r.method))
             for row in rows:
@@ -262,6 +264,12 @@ class SiteWriter:
         for view in self.board.tasks.values():
             by_category.setdefault(view.category, []).append(view)
         self._page("tasks.html", "tasks.html", by_category=by_category)
+
+    def _finetune_page(self) -> None:
+        self._page(
+            "finetune.html", "finetune.html", comparisons=comparisons(self.board),
+            groups=GROUPS, group_labels=GROUP_LABELS,
+        )  # fmt: skip
 
     def _model(self, model_slug: str, rows: list[Row]) -> None:
         series = {r.method: [s for s in r.tasks.values() if s.scored] for r in rows}

