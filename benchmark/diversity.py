@@ -141,6 +141,36 @@ def open_ended_metrics(texts: Sequence[str], encode: Encode, embedder: str) -> O
     )
 
 
+PLACED = (
+    "semantic_classes",
+    "vendi_score",
+    "mean_cosine_distance",
+    "distinct_2",
+    "self_bleu",
+    "compression_ratio",
+)
+"""The metrics placed between the references (self-BLEU and compression fall as diversity
+grows; the placement takes the direction from the references)."""
+
+
+def placement(metrics: OpenEndedMetrics) -> dict[str, float | None]:
+    """Where each metric lies between the floor (0) and the ceiling (1) at the same k:
+    (model - floor) / (ceiling - floor); None without a ceiling or when the two coincide."""
+    placed: dict[str, float | None] = {}
+    for name in PLACED:
+        model, low = getattr(metrics.model, name), getattr(metrics.floor, name)
+        high = getattr(metrics.ceiling, name) if metrics.ceiling is not None else None
+        usable = None not in (model, low, high) and abs(high - low) > 1e-12
+        placed[name] = (model - low) / (high - low) if usable else None
+    return placed
+
+
+def mean_placement(metrics: OpenEndedMetrics) -> float | None:
+    """The mean of :func:`placement` over the metrics that have one."""
+    found = [v for v in placement(metrics).values() if v is not None]
+    return float(np.mean(found)) if found else None
+
+
 class Calibration(BaseModel):
     """How the semantic-class threshold separates the shipped paraphrase pairs."""
 
