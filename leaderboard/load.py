@@ -358,17 +358,40 @@ def _check_counts(
     return problems
 
 
-def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RunFile], list[Path]]:
-    """The file behind each row (model key, method), and the files no row uses.
+@dataclass
+class RowSources:
+    """The files behind one row (a model x method): for each task, the newest file with it."""
 
-    One row is one model x method: when several files hold the same model and method
-    (a larger rerun beside an older one), the newest by date wins and the older
-    ones are reported as superseded (ties go to the later file name).
+    tasks: dict[str, RunFile] = field(default_factory=dict)
+
+    @property
+    def runs(self) -> list[RunFile]:
+        """The files the row uses, oldest first."""
+        unique = {id(run): run for run in self.tasks.values()}.values()
+        return sorted(unique, key=_age)
+
+    @property
+    def newest(self) -> RunFile:
+        return self.runs[-1]
+
+
+def _age(run: RunFile) -> tuple[datetime, str]:
+    return (run.document.config.date, run.path.name)
+
+
+def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RowSources], list[Path]]:
+    """The files behind each row (model key, method), and the files no row uses.
+
+    One row is one model x method, and each of its tasks comes from the newest file (by
+    date; ties go to the later file name) that holds that task for that model and method.
+    So a newer run of some tasks (a rerun, or a run of a new task group such as
+    ``open_ended``) replaces those tasks and keeps the row's other tasks from the older
+    file; a file is superseded only when newer files replace every task it holds.
     """
-    newest: dict[tuple[str, str], RunFile] = {}
-    ordered = sorted(runs, key=lambda r: (r.document.config.date, r.path.name))
+    sources: dict[tuple[str, str], RowSources] = {}
+    ordered = sorted(runs, key=_age)
     for run in ordered:
-        for method in sorted({method for (_, method) in run.tasks}):
-            newest[(run.model.key(), method)] = run
-    used = {id(r) for r in newest.values()}
-    return newest, [r.path for r in ordered if id(r) not in used]
+        for name, method in sorted(run.tasks):
+            sources.setdefault((run.model.key(), method), RowSources()).tasks[name] = run
+    used = {id(r) for source in sources.values() for r in source.tasks.values()}
+    return sources, [r.path for r in ordered if id(r) not in used]

@@ -20,8 +20,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from randbench import __version__
+from randbench.diversity import placement
 from randbench.leaderboard import plots
-from randbench.leaderboard.board import Board, Row, TaskView, build_board, slug
+from randbench.leaderboard.board import (
+    Board,
+    DiversitySummary,
+    Row,
+    TaskView,
+    build_board,
+    slug,
+)
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.load import TaskData, load_results
@@ -43,6 +51,14 @@ INDEX_COLUMNS = (
     ("date", "Date"),
 )
 """Index columns that the column toggles show and hide (categories have their own)."""
+DIVERSITY_COLUMNS = (
+    ("diversity", "Diversity"),
+    ("classes", "Classes/k"),
+    ("vendi", "Vendi/k"),
+    ("distinct2", "Distinct-2"),
+    ("selfbleu", "Self-BLEU"),
+)
+"""Index columns of the open-ended tasks, shown when some row has them."""
 
 
 class SiteFolderError(ValueError):
@@ -223,7 +239,7 @@ class SiteWriter:
         )
         self._page(
             "index.html", "index.html", data=script_json(self._index_data()), plot=plot,
-            columns=INDEX_COLUMNS,
+            columns=INDEX_COLUMNS + (DIVERSITY_COLUMNS if self.board.has_diversity else ()),
         )  # fmt: skip
 
     def _index_data(self) -> dict[str, Any]:
@@ -253,6 +269,7 @@ class SiteWriter:
             "tasks": row.overall.tasks,
             "sampling": row.sampling,
             "date": row.date.isoformat(),
+            **_diversity_record(row.diversity),
         }
 
     def _methodology(self) -> None:
@@ -300,6 +317,8 @@ class SiteWriter:
             plot_caption=plots.caption(score, data),
             samples=script_json(_sample_records(row, name)),
             candidates=_candidates(data) if data.entry.is_exact else [],
+            groups=semantic_groups(data),
+            placed=placement(data.entry.diversity) if data.entry.diversity else {},
         )
 
     def _compare(self, name: str) -> None:
@@ -319,6 +338,32 @@ class SiteWriter:
             self.compare_page(name), "compare.html", task=self.board.tasks[name], rows=rows,
             plot=plot, caption=caption,
         )  # fmt: skip
+
+
+def _diversity_record(summary: DiversitySummary | None) -> dict[str, float | None]:
+    """The index's diversity cells of a row, by the column keys the page script sorts on."""
+    if summary is None:
+        return dict.fromkeys((key for key, _ in DIVERSITY_COLUMNS), None)
+    return {
+        "diversity": summary.placement,
+        "classes": summary.classes,
+        "vendi": summary.vendi,
+        "distinct2": summary.distinct_2,
+        "selfbleu": summary.self_bleu,
+    }
+
+
+def semantic_groups(data: TaskData) -> list[list[str]]:
+    """An open-ended task's valid answers grouped by semantic class, largest class first
+    (ties in order of first appearance); empty when the entry has no classes."""
+    metrics = data.entry.diversity
+    if metrics is None or not metrics.model.classes:
+        return []
+    answers = [_show(o.value) for s in data.samples for o in s.outcomes if o.invalid_reason is None]
+    groups: dict[int, list[str]] = {}
+    for answer, group in zip(answers, metrics.model.classes, strict=True):
+        groups.setdefault(group, []).append(answer)
+    return sorted(groups.values(), key=lambda members: -len(members))
 
 
 def _plot_label(row: Row) -> str:

@@ -37,10 +37,16 @@ def leaderboard_frame(board: Board) -> pd.DataFrame:
             samples=row.samples,
             sampling=row.sampling,
             date=row.date.isoformat(),
-            result_file=row.run.path.name,
+            result_file=";".join(run.path.name for run in row.sources.runs),
             dependent_tasks=row.dependent,
             enumerating_tasks=";".join(row.enumerating),
             stopped_early_tasks=";".join(row.stopped),
+            diversity_tasks=row.diversity.tasks if row.diversity else 0,
+            diversity_placement=_pct(row.diversity.placement if row.diversity else None),
+            diversity_classes_share=row.diversity.classes if row.diversity else None,
+            diversity_vendi_share=row.diversity.vendi if row.diversity else None,
+            diversity_distinct_2=row.diversity.distinct_2 if row.diversity else None,
+            diversity_self_bleu=row.diversity.self_bleu if row.diversity else None,
         )
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -87,7 +93,16 @@ def _unit_facts(entry: Entry) -> dict[str, object]:
         "seed_agreement": seeds.agreement if seeds else None,
         "stopped_early_at": entry.stopped_early.units if entry.stopped_early else None,
         "planned_units": entry.stopped_early.planned if entry.stopped_early else None,
+        **_diversity_facts(entry),
     }
+
+
+def _diversity_facts(entry: Entry) -> dict[str, object]:
+    """Open-ended tasks: every diversity metric of the answers (``diversity_*``)."""
+    if entry.diversity is None:
+        return {}
+    model = entry.diversity.model.model_dump(exclude={"classes"})
+    return {f"diversity_{name}": value for name, value in model.items()}
 
 
 def _pct(value: float | None) -> float | None:

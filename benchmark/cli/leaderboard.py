@@ -50,7 +50,8 @@ def build(
         errors.print(f"warning: left out: {escape(problem)}")
     for path in report.superseded:
         console.print(
-            f"superseded by a newer run of the same model and method: {escape(str(path))}"
+            "superseded (newer runs of the same model and method hold its every task): "
+            f"{escape(str(path))}"
         )
     index = (report.out_dir / "index.html").resolve()
     console.print(

@@ -2,7 +2,8 @@
 
 It answers each task with one fixed text: the model argument ``answer`` when given,
 otherwise the task's first outcome (the first value of the target's support, or
-one draw with a fixed seed where the support cannot be enumerated), written the
+one draw with a fixed seed where the support cannot be enumerated, or for an open-ended
+task the first text of the diversity reference corpus: the floor), written the
 way the task's parser writes answers. Asked to score, it puts all its probability
 on one candidate: the answer's text when it is a candidate, else the first one.
 A constant answer has no randomness at all, which is what the leaderboard's
@@ -17,8 +18,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from randbench.diversity import reference_corpus
 from randbench.harness.backends.base import Backend, Capability, register_backend
 from randbench.harness.requests import CandidateScores, Completion, GenerateRequest, ScoreRequest
+from randbench.targets import Analysis
 from randbench.tasks import Task
 
 FALLBACK_SEED = 0
@@ -65,6 +68,8 @@ def first_answer(task: Task) -> str:
     support = task.target.support()
     if support:
         value = support[0]
+    elif task.target.analysis is Analysis.OPEN_ENDED:
+        value = reference_corpus()[0]
     else:
         (value,) = task.target.sample(np.random.default_rng(FALLBACK_SEED), 1)
     return task.parser.format(value, task.target)

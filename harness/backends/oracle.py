@@ -4,6 +4,8 @@ Its answers go through the same formatting, parsing and statistics as a model's,
 so over many runs its p-values are uniform: the end-to-end calibration check. It answers
 in the form a method's prompt asks for (``GenerateRequest.form``): k i.i.d. draws as a
 list, a verbalized distribution stating the target's own probabilities, a tagged answer.
+An open-ended task has no distribution: the oracle answers it with texts drawn from the
+diversity metrics' reference corpus (randbench.diversity), near their ceiling.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ from typing import ClassVar
 
 import numpy as np
 
+from randbench.diversity import reference_sample
 from randbench.harness.backends.base import Backend, Capability, register_backend
 from randbench.harness.requests import CandidateScores, Completion, GenerateRequest, ScoreRequest
+from randbench.outcomes import Outcome
+from randbench.targets import Analysis
 from randbench.tasks import Task
+
+
+def draw(task: Task, rng: np.random.Generator, n: int) -> list[Outcome]:
+    """n exact draws from the task's target; reference-corpus texts for an open-ended task."""
+    if task.target.analysis is Analysis.OPEN_ENDED:
+        return list(reference_sample(rng, n))
+    return task.target.sample(rng, n)
 
 
 @register_backend("oracle")
@@ -45,10 +57,10 @@ class OracleBackend(Backend):
             for seed in request.seeds:
                 rng = np.random.default_rng(seed)
                 if request.form is None:
-                    (value,) = task.target.sample(rng, 1)
+                    (value,) = draw(task, rng, 1)
                     texts.append(Completion(task.parser.format(value, task.target)))
                 else:  # the form the method's prompt asks for, e.g. a list of k answers
-                    values = task.target.sample(rng, request.form.count)
+                    values = draw(task, rng, request.form.count)
                     texts.append(Completion(request.form.write(values)))
                 if delay:
                     time.sleep(delay)

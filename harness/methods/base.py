@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -48,6 +49,12 @@ class Method(ABC):
 
     def not_applicable(self, task: Task) -> str | None:
         """Why this method cannot run ``task`` (the run reports it), or None."""
+        return None
+
+    def refusal(self, tasks: Sequence[Task]) -> str | None:
+        """Why this method must not run at all on ``tasks`` (an error before any work), or
+        None; a method that fits only some of them reports the others by
+        :meth:`not_applicable` instead."""
         return None
 
     def options(self, task: Task) -> Any:

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from randbench.harness.methods.base import ScoringMethod, register_method, task_prompt
 from randbench.harness.requests import CandidateScores, ScoreRequest
 from randbench.metrics import TaskMetrics, evaluate_exact
+from randbench.targets import Analysis
 from randbench.tasks import Task
+
+OPEN_ENDED = (
+    "an open-ended task has no target distribution, so there is nothing to score; "
+    "measure its diversity with a sampling method (direct, sequence, vs_standard, ...)"
+)
 
 
 @register_method("logprob")
@@ -19,10 +27,18 @@ class Logprob(ScoringMethod):
     """
 
     def not_applicable(self, task: Task) -> str | None:
+        if task.target.analysis is Analysis.OPEN_ENDED:
+            return "skipped: open-ended task (no target distribution to score)"
         if task.target.support() is None:
             return "skipped: support too large to enumerate"
         if not task.parser.scorable:
             return "skipped: the parser measures the answer; there is no answer text to score"
+        return None
+
+    def refusal(self, tasks: Sequence[Task]) -> str | None:
+        if tasks and all(t.target.analysis is Analysis.OPEN_ENDED for t in tasks):
+            names = ", ".join(t.name for t in tasks[:3]) + (", ..." if len(tasks) > 3 else "")
+            return f"method 'logprob' cannot run the selected tasks ({names}): {OPEN_ENDED}"
         return None
 
     def request(self, task: Task) -> ScoreRequest:
