@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 pytest.importorskip("datasets")
 
-from randbench.cli import app  # noqa: E402
-from randbench.finetune.data import (  # noqa: E402
+from randbench.cli import app
+from randbench.finetune.data import (
     DataError,
     DataSettings,
     build_data,
@@ -22,10 +22,10 @@ from randbench.finetune.data import (  # noqa: E402
     read_manifest,
     save_data,
 )
-from randbench.finetune.paraphrase import FRAMINGS, paraphrases  # noqa: E402
-from randbench.finetune.tokens import PrefixError, check_prefix_free  # noqa: E402
-from randbench.loader import load_tasks  # noqa: E402
-from randbench.selection import select_tasks  # noqa: E402
+from randbench.finetune.paraphrase import FRAMINGS, paraphrases
+from randbench.finetune.tokens import PrefixError, check_prefix_free
+from randbench.loader import load_tasks
+from randbench.selection import select_tasks
 
 TASKS = {t.name: t for t in load_tasks()}
 

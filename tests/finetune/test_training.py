@@ -93,7 +93,8 @@ def test_training_rows_are_the_sequences_logprob_mode_scores(base: Any) -> None:
     prompt_ids = base.prompt_ids(request.prompt)
     assert row_prompt(row) == request.prompt  # paraphrase 0 is the task's own prompt
     assert features["input_ids"] == prompt_ids + base.candidate_ids(row["completion"])
-    answer = [i for i, m in zip(features["input_ids"], features["completion_mask"]) if m]
+    pairs = zip(features["input_ids"], features["completion_mask"], strict=True)
+    answer = [i for i, m in pairs if m]
     assert base.tokenizer.decode(answer) == row["completion"] + "<|im_end|>"
     assert sum(features["completion_mask"]) == len(answer)
     assert features["completion_mask"][: len(prompt_ids)] == [0] * len(prompt_ids)

@@ -3,12 +3,13 @@ request beyond file:// refused and recorded."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, Tab
+from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, ROOT, Tab
 
 
 def column(page: Page, key: str) -> list[str]:
@@ -206,4 +207,44 @@ def test_rows_with_several_answers_per_call_are_marked(real_site: Path, tab: Tab
     run = next(real_site.glob("runs/smollm2-*/multi_turn/dice_d6.html")).relative_to(real_site)
     detail = tab.open(real_site, str(run))
     assert detail.locator("#dependence h2").first.inner_text() == "Several answers per call"
+    tab.check_clean()
+
+
+def _committed_tvds(model_name: str) -> dict[str, float]:
+    """TVD per task of the committed logprob run of one hf model, read from its JSON."""
+    for path in sorted((ROOT / "results").glob("results_hf_*.json")):
+        document = json.loads(path.read_text())
+        model = document["config"]["model"]
+        if model["backend"] == "hf" and model["name"] == model_name:
+            return {
+                name: methods["logprob"]["values"]["tvd"]
+                for name, methods in document["results"].items()
+                if "logprob" in methods and methods["logprob"]["values"].get("tvd") is not None
+            }
+    raise AssertionError(f"no committed hf result for {model_name}")
+
+
+def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
+    real_site: Path, tab: Tab
+) -> None:
+    """The committed SmolLM2 checkpoints against hf:smollm2, task by task, with the split:
+    the page's numbers are the result files' numbers."""
+    page = tab.open(real_site, "finetune.html")
+    sections = page.locator("section.checkpoint")
+    assert sections.count() >= 2
+    base = _committed_tvds("smollm2")
+    for i in range(sections.count()):
+        section = sections.nth(i)
+        title = section.locator("h2").inner_text()
+        name = title.split()[0].removeprefix("hf:")
+        tuned = _committed_tvds(name)
+        splits = set()
+        for row in section.locator("table.changes tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            task, split = cells[0], cells[1]
+            splits.add(split)
+            assert cells[3] == f"{base[task]:.3g}" and cells[4] == f"{tuned[task]:.3g}", task
+        assert {"train", "heldout"} <= splits, title
+        groups = section.locator("table.summary tbody tr[data-group]")
+        assert groups.count() == 3
     tab.check_clean()
