@@ -22,6 +22,8 @@ class TaskChange:
     split: str
     trained: bool
     """The checkpoint was trained on this very task."""
+    control: bool
+    """A deterministic control (group ``controls``): has the model kept the one right answer?"""
     base_tvd: float | None
     tuned_tvd: float | None
     base_mass: float | None
@@ -43,8 +45,8 @@ class Comparison:
     tasks: list[TaskChange]
 
     def mean_tvd(self, group: str) -> tuple[float | None, float | None, int]:
-        """Mean TVD (base, checkpoint) over the tasks of ``group``: trained, heldout or
-        untrained (train split, not trained on)."""
+        """Mean TVD (base, checkpoint) over the tasks of ``group``: trained, heldout,
+        untrained (train split, not trained on) or controls."""
         chosen = [t for t in self.tasks if _group(t) == group and t.change is not None]
         if not chosen:
             return None, None, 0
@@ -53,17 +55,20 @@ class Comparison:
         return base, tuned, len(chosen)
 
 
-GROUPS = ("trained", "heldout", "untrained")
+GROUPS = ("trained", "heldout", "untrained", "controls")
 GROUP_LABELS = {
     "trained": "Trained on",
     "heldout": "Held out (heldout split)",
     "untrained": "Not trained on (train split)",
+    "controls": "Deterministic controls",
 }
 
 
 def _group(change: TaskChange) -> str:
     if change.trained:
         return "trained"
+    if change.control:
+        return "controls"
     return "heldout" if change.split == "heldout" else "untrained"
 
 
@@ -94,10 +99,21 @@ def _changes(tuned: Row, base: Row, checkpoint: dict[str, Any]) -> list[TaskChan
             name=name,
             split=tuned.data[name].entry.task.split,
             trained=name in trained,
-            base_tvd=base.data[name].entry.values.get("tvd"),
-            tuned_tvd=tuned.data[name].entry.values.get("tvd"),
+            control="controls" in tuned.data[name].entry.task.groups,
+            base_tvd=_distance(base.data[name].entry.values),
+            tuned_tvd=_distance(tuned.data[name].entry.values),
             base_mass=base.data[name].entry.values.get("mass_on_support"),
             tuned_mass=tuned.data[name].entry.values.get("mass_on_support"),
         )
         for name in names
     ]
+
+
+def _distance(values: dict[str, float | None]) -> float | None:
+    """The TVD to the target; for a sampled control (one right answer) that is the share
+    of answers that are not the right one, 1 - accuracy."""
+    tvd = values.get("tvd")
+    accuracy = values.get("accuracy")
+    if tvd is None and accuracy is not None:
+        return 1.0 - accuracy
+    return tvd
