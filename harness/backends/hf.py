@@ -183,7 +183,7 @@ class HFBackend(Backend):
     def prompt_text(self, prompt: Prompt) -> str:
         """The chat template (with the generation prompt) then the assistant prefix; without a
         template, the messages' text concatenated, then the prefix."""
-        if not self.chat:
+        if not self.chat or prompt.plain:
             return "".join(m.content for m in prompt.messages) + prompt.assistant_prefix
         messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
         text = self.tokenizer.apply_chat_template(
