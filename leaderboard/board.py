@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from randbench.leaderboard.load import Loaded, ModelInfo, RunFile, TaskData, TaskInfo, latest_runs
+from randbench.leaderboard.load import (
+    FamilySummary,
+    Loaded,
+    ModelInfo,
+    RowSource,
+    RunFile,
+    TaskData,
+    TaskInfo,
+    latest_runs,
+)
 from randbench.leaderboard.scoring import (
     N_BOOTSTRAP,
     Aggregate,
@@ -62,6 +71,9 @@ class Row:
     method: str
     method_slug: str
     run: RunFile
+    """The newest file of the row (its date)."""
+    files: dict[str, RunFile]
+    """Task name -> the file its entry comes from (the newest that ran it)."""
     tasks: dict[str, TaskScore]
     data: dict[str, TaskData]
     overall: Aggregate
@@ -82,6 +94,8 @@ class Row:
     """Tasks whose sampling stopped early: conclusive evidence against the perfect sampler
     before the planned sample size (their n is smaller, their intervals wider)."""
     subsets: dict[str, Aggregate] = field(default_factory=dict)
+    in_context: dict[str, FamilySummary] = field(default_factory=dict)
+    """Task file stem -> its in-context summary, from the newest file that has it."""
 
     @property
     def label(self) -> str:
@@ -120,8 +134,8 @@ class Board:
 def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
     chosen, superseded = latest_runs(loaded.runs)
     rows = [
-        _row(run, model_key, method, n_boot)
-        for (model_key, method), run in sorted(chosen.items(), key=lambda kv: kv[0])
+        _row(source, method, n_boot)
+        for (_, method), source in sorted(chosen.items(), key=lambda kv: kv[0])
     ]
     categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
     subsets = category_subsets(categories)
@@ -137,7 +151,9 @@ def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
         rows=rows,
         tasks=tasks,
         categories=categories,
-        runs=sorted({id(r.run): r.run for r in rows}.values(), key=lambda r: r.path.name),
+        runs=sorted(
+            {id(f): f for r in rows for f in r.files.values()}.values(), key=lambda r: r.path.name
+        ),
         superseded=superseded,
         problems=loaded.problems,
         subsets=subsets,
@@ -159,12 +175,13 @@ def _order(row: Row) -> tuple[int, float, str, str]:
     )
 
 
-def _row(run: RunFile, model_key: str, method: str, n_boot: int) -> Row:
+def _row(source: RowSource, method: str, n_boot: int) -> Row:
+    run = source.newest
     model = run.model
     model_slug = slug(model.label(), hashed=True)
     method_slug = slug(method)
     row_id = f"{model_slug}--{method_slug}"
-    data = {name: d for (name, m), d in sorted(run.tasks.items()) if m == method}
+    data = dict(sorted(source.tasks.items()))
     scores = {name: task_score(d, row_id, n_boot) for name, d in data.items()}
     task_list = list(scores.values())
     categories = sorted({s.category for s in task_list if s.scored})
@@ -175,12 +192,19 @@ def _row(run: RunFile, model_key: str, method: str, n_boot: int) -> Row:
         method=method,
         method_slug=method_slug,
         run=run,
+        files=dict(sorted(source.files.items())),
         tasks=scores,
         data=data,
         overall=aggregate(task_list),
         categories={c: aggregate(task_list, [c]) for c in categories},
     )
-    row.skipped = {s.task: s.reason for s in run.document.skipped if s.method == method}
+    for older in reversed(source.runs):  # the newest file's word wins
+        row.skipped |= {
+            s.task: s.reason
+            for s in older.document.skipped
+            if s.method == method and s.task not in data
+        }
+        row.in_context |= older.document.in_context.get(method, {})
     _facts(row)
     return row
 

@@ -24,6 +24,9 @@ from randbench.plugins import PluginError, build_plugin
 from randbench.targets import TARGETS, Target
 
 RESULT_GLOB = "results_*.json"
+RUNTIME_ARGS = frozenset({"n_threads"})
+"""Model arguments that change how fast a model runs, not what it answers: they are not
+part of a model's identity (a run with ``n_threads=1`` beside one with all cores is one model)."""
 
 
 class ResultFileError(ValueError):
@@ -45,16 +48,23 @@ class ModelInfo(_Lenient):
     name: str = ""
     args: dict[str, Any] = {}
 
+    @property
+    def identity_args(self) -> dict[str, Any]:
+        """The arguments that can change answers (all but :data:`RUNTIME_ARGS`)."""
+        return {k: v for k, v in self.args.items() if k not in RUNTIME_ARGS}
+
     def label(self) -> str:
         """``backend:name (k=v, ...)``, as a person would write the model."""
         text = f"{self.backend}:{self.name}" if self.name else self.backend
-        if self.args:
-            text += " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.args.items())) + ")"
+        if self.identity_args:
+            shown = sorted(self.identity_args.items())
+            text += " (" + ", ".join(f"{k}={v}" for k, v in shown) + ")"
         return text
 
     def key(self) -> str:
         """Identity of the model across result files."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        identity = {**self.model_dump(mode="json"), "args": self.identity_args}
+        return json.dumps(identity, sort_keys=True, default=str)
 
 
 class RunSettings(_Lenient):
@@ -91,6 +101,8 @@ class TaskInfo(_Lenient):
     prompt: str
     system: str | None = None
     assistant_prefix: str | None = None
+    completion: bool = False
+    params: dict[str, Any] = {}
 
 
 class SamplingInfo(_Lenient):
@@ -132,11 +144,49 @@ class Skipped(_Lenient):
     reason: str
 
 
+class MeanAtN(_Lenient):
+    """Mean TVDs over a family's tasks at one evidence length: ``tvd_target`` and one
+    ``tvd_<reference>`` per reference (posterior, prior, discounted, ...)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    n: int
+    tasks: int
+    tvd_target: float
+
+    @property
+    def tvds(self) -> dict[str, float]:
+        """``target`` and each reference name -> mean TVD (extra fields checked as numbers)."""
+        extra = {k.removeprefix("tvd_"): v for k, v in (self.model_extra or {}).items()}
+        found = {"target": self.tvd_target}
+        for name, value in sorted(extra.items()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[name] = float(value)
+        return found
+
+
+class MeanAtTheta(_Lenient):
+    theta_pct: int
+    tasks: int
+    p_first: float
+
+
+class FamilySummary(_Lenient):
+    """One task file's in-context summary for one method (randbench.in_context.summarise)."""
+
+    by_n: list[MeanAtN]
+    halving_n: int | None = None
+    posterior_gain: float | None = None
+    by_theta: list[MeanAtTheta] = []
+
+
 class ResultDocument(_Lenient):
     randbench_version: str
     config: RunConfigInfo
     results: dict[str, dict[str, Entry]]
     skipped: list[Skipped] = []
+    in_context: dict[str, dict[str, FamilySummary]] = {}
+    """method -> task file stem -> summary, for tasks with generated evidence."""
 
 
 class OutcomeLine(_Lenient):
@@ -356,17 +406,45 @@ def _check_counts(
     return problems
 
 
-def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RunFile], list[Path]]:
-    """The file behind each row (model key, method), and the files no row uses.
+@dataclass
+class RowSource:
+    """What one row (model x method) shows: for each task, the newest file that ran it."""
 
-    One row is one model x method: when several files hold the same model and method
-    (a larger rerun beside an older one), the newest by date wins and the older
-    ones are reported as superseded (ties go to the later file name).
+    tasks: dict[str, TaskData] = field(default_factory=dict)
+    files: dict[str, RunFile] = field(default_factory=dict)
+    """Task name -> the file its entry comes from."""
+
+    @property
+    def runs(self) -> list[RunFile]:
+        """The files this row uses, newest first."""
+        unique = {id(r): r for r in self.files.values()}.values()
+        return sorted(unique, key=_age, reverse=True)
+
+    @property
+    def newest(self) -> RunFile:
+        return self.runs[0]
+
+
+def _age(run: RunFile) -> tuple[datetime, str]:
+    return (run.document.config.date, run.path.name)
+
+
+def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RowSource], list[Path]]:
+    """The files behind each row (model key, method), and the files no row uses.
+
+    One row is one model x method, and holds every task any file ran for it: when several
+    files hold the same task (a rerun beside an older one), the newest by date wins (ties go
+    to the later file name). A run of a few tasks therefore adds to the row, or replaces those
+    tasks, and never hides the row's other tasks; a file none of whose tasks is shown is
+    reported as superseded.
     """
-    newest: dict[tuple[str, str], RunFile] = {}
-    ordered = sorted(runs, key=lambda r: (r.document.config.date, r.path.name))
-    for run in ordered:
-        for method in sorted({method for (_, method) in run.tasks}):
-            newest[(run.model.key(), method)] = run
-    used = {id(r) for r in newest.values()}
-    return newest, [r.path for r in ordered if id(r) not in used]
+    sources: dict[tuple[str, str], RowSource] = {}
+    ordered = sorted(runs, key=_age)
+    for run in reversed(ordered):
+        for (name, method), data in sorted(run.tasks.items()):
+            source = sources.setdefault((run.model.key(), method), RowSource())
+            if name not in source.tasks:
+                source.tasks[name] = data
+                source.files[name] = run
+    used = {id(r) for s in sources.values() for r in s.files.values()}
+    return sources, [r.path for r in ordered if id(r) not in used]
