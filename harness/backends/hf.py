@@ -194,7 +194,8 @@ class HFBackend(Backend):
     def prompt_ids(self, prompt: Prompt) -> list[int]:
         text = self.prompt_text(prompt)
         # A chat template writes its own special tokens; a base model gets BOS if it uses one.
-        ids = self.tokenizer(text, add_special_tokens=not self.chat)["input_ids"]
+        plain = not self.chat or prompt.plain
+        ids = self.tokenizer(text, add_special_tokens=plain)["input_ids"]
         if not ids:
             raise ValueError("hf: the prompt encodes to no tokens")
         return [int(i) for i in ids]
