@@ -9,7 +9,6 @@ read from the samples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import fmean
 
@@ -110,7 +109,3 @@ def _valid_counts(data: TaskData) -> list[int]:
         outcome_value(o.value) for s in data.samples for o in s.outcomes if o.invalid_reason is None
     ]
     return [v for v in values if isinstance(v, int)]
-
-
-def forms(points: Sequence[PoissonPoint]) -> list[str]:
-    return sorted({p.form for p in points})
