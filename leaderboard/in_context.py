@@ -36,6 +36,16 @@ class Family:
         """A compliance curve: a family of several theta at N = 0 only (a stated bias)."""
         return [r.n for r in self.summary.by_n] == [0] and len(self.summary.by_theta) > 1
 
+    @property
+    def evidence_curve(self) -> bool:
+        """A TVD-versus-N curve: a family with at least two evidence lengths."""
+        return len(self.summary.by_n) > 1
+
+    def p_first(self, theta_pct: int) -> float | None:
+        """The model's mean P(first outcome) at a stated theta (None where no task answered)."""
+        found = [t.p_first for t in self.summary.by_theta if t.theta_pct == theta_pct]
+        return found[0] if found else None
+
 
 @dataclass(frozen=True)
 class PoissonPoint:
@@ -63,11 +73,15 @@ class ModelView:
 
     @property
     def curve_families(self) -> list[Family]:
-        return [f for f in self.families if not f.stated_bias]
+        return [f for f in self.families if f.evidence_curve]
 
     @property
     def compliance_families(self) -> list[Family]:
         return [f for f in self.families if f.stated_bias]
+
+    @property
+    def stated_thetas(self) -> list[int]:
+        return sorted({t.theta_pct for f in self.compliance_families for t in f.summary.by_theta})
 
 
 def model_views(board: Board) -> list[ModelView]:

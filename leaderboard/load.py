@@ -10,6 +10,7 @@ or with ``skip_invalid`` returns the problems so that the build can report them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -314,12 +315,30 @@ def _task_data(
     for name, methods in document.results.items():
         for method, entry in methods.items():
             try:
-                target = build_plugin(TARGETS, entry.task.target)  # type: ignore[arg-type]
+                spec = json_keys_restored(entry.task.target)
+                target = build_plugin(TARGETS, spec)
             except PluginError as error:
                 problems.append(f"{path}: results.{name}.{method}.task.target: {error}")
                 continue
             tasks[(name, method)] = TaskData(name, method, entry, target)
     return tasks, problems
+
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def json_keys_restored(value: Any) -> Any:
+    """A target spec as the harness had it before JSON: JSON object keys are strings, so a
+    mapping whose keys are all integers in decimal had integer keys (the weights of a loaded
+    die: ``{1: 0.5, 2: 0.1, ...}``, whose answers are the integers, not the texts)."""
+    if isinstance(value, list):
+        return [json_keys_restored(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    restored = {k: json_keys_restored(v) for k, v in value.items()}
+    if restored and all(isinstance(k, str) and _INTEGER.fullmatch(k) for k in restored):
+        return {int(k): v for k, v in restored.items()}
+    return restored
 
 
 def _attach_samples(samples_path: Path, tasks: dict[tuple[str, str], TaskData]) -> list[str]:

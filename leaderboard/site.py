@@ -289,6 +289,7 @@ class SiteWriter:
             section.poisson = self._plot(f"{folder}/poisson.svg",
                                          plots.poisson_plot(poisson_series(view)))  # fmt: skip
         section.compliance_families = view.compliance_families
+        section.stated_thetas = view.stated_thetas
         section.poisson_points = view.poisson
         return section
 
@@ -403,6 +404,7 @@ class InContextSection:
     curves: list[tuple[str, str, CurveTable, list[Family]]] = field(default_factory=list)
     compliance: str | None = None
     compliance_families: list[Family] = field(default_factory=list)
+    stated_thetas: list[int] = field(default_factory=list)
     poisson: str | None = None
     poisson_points: dict[str, list[PoissonPoint]] = field(default_factory=dict)
 

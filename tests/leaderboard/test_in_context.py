@@ -12,7 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from randbench.cli import app
-from randbench.leaderboard.load import latest_runs, load_results
+from randbench.leaderboard.in_context import Family, ModelView
+from randbench.leaderboard.load import (
+    FamilySummary,
+    MeanAtN,
+    MeanAtTheta,
+    latest_runs,
+    load_results,
+)
 from randbench.loader import load_tasks
 
 COIN = [t.name for t in load_tasks() if t.name.startswith("coin_in_context_t")]
@@ -32,7 +39,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (logprob and direct), then the Poisson tasks alone with a runtime-only argument."""
     folder = tmp_path_factory.mktemp("in-context-results")
     cache = str(folder / "cache.sqlite")
-    invoke("run", "--model", "oracle", "--tasks", ",".join([*COIN, *STATED, "dice_d6"]),
+    tasks = [*COIN, *STATED, "dice_d6", "die_in_context_t1_n3"]
+    invoke("run", "--model", "oracle", "--tasks", ",".join(tasks),
            "--method", "direct,logprob", "--samples", "400", "--no-stop-early",
            "--cache", cache, "--output-path", str(folder / "first"))  # fmt: skip
     invoke("run", "--model", "oracle", "--model-args", "n_threads=1", "--tasks", "poisson_process",
@@ -60,6 +68,10 @@ def test_a_run_of_a_few_tasks_adds_to_the_row_instead_of_hiding_it(runs: Path) -
     (source,) = direct
     names = set(source.tasks)
     assert {"dice_d6", "coin_in_context_t30_n3", "poisson_marks_explicit_rate_50"} <= names
+    # A loaded die's weights have integer keys, which JSON writes as strings: its sampled
+    # answers (integers) are still inside the target read back from the file.
+    die = source.tasks["die_in_context_t1_n3"]
+    assert die.target.support() == [1, 2, 3, 4, 5, 6] and len(die.samples) == 400
     assert [r.path.parent.name for r in source.runs] == ["second", "first"]
     assert source.files["dice_d6"].path.parent.name == "first"
     assert superseded == []
@@ -134,3 +146,21 @@ def test_family_names_from_result_files_are_escaped(
     assert "&lt;img src=x onerror=window.__pwned=8&gt;" in html
     plots = [p.relative_to(out) for p in (out / "plots" / "in_context").rglob("*.svg")]
     assert all(re.fullmatch(r"[a-z0-9_./-]+", str(p)) for p in plots), plots
+
+
+def test_compliance_rows_follow_theta_when_a_method_lacks_one() -> None:
+    """A sampling row may have no answer at some theta: each cell is looked up by theta."""
+    at_zero = [MeanAtN(n=0, tasks=3, tvd_target=0.2)]
+    full = FamilySummary(by_n=at_zero, by_theta=[
+        MeanAtTheta(theta_pct=t, tasks=1, p_first=t / 100) for t in (0, 50, 100)])  # fmt: skip
+    gap = FamilySummary(by_n=at_zero, by_theta=[
+        MeanAtTheta(theta_pct=t, tasks=1, p_first=0.3) for t in (0, 100)])  # fmt: skip
+    sparse = Family("stated", "direct", gap)
+    view = ModelView("m", "m", [sparse, Family("stated", "logprob", full)], {})
+    assert view.stated_thetas == [0, 50, 100]
+    assert sparse.p_first(50) is None and sparse.p_first(100) == 0.3
+    assert view.compliance_families == view.families and view.curve_families == []
+    one_length = FamilySummary(by_n=[MeanAtN(n=27, tasks=5, tvd_target=0.9)], by_theta=[
+        MeanAtTheta(theta_pct=t, tasks=1, p_first=0.1) for t in (14, 37, 61)])  # fmt: skip
+    poisson = Family("poisson_marks_in_context", "direct", one_length)
+    assert not poisson.evidence_curve and not poisson.stated_bias
