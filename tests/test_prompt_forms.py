@@ -65,9 +65,20 @@ def test_instruct_form_is_a_request_with_the_sentence_pre_filled() -> None:
 
 
 def test_both_forms_score_the_answer_with_its_own_leading_space() -> None:
-    for name in ("coin_in_context_base_t30_n3", "coin_in_context_paraphrased_t30_n3_w2"):
+    """A prompt ending in a space would leave the answer a token no text has (SmolLM2 put
+    almost no mass on the answers then): every coin form ends on a word."""
+    forms = (
+        "coin_in_context_base_t30_n3",
+        "coin_in_context_paraphrased_t30_n3_w2",
+        "coin_in_context_t30_n3",
+        "coin_stated_bias_t40_w1",
+        "coin_stated_bias_base_t40",
+    )
+    for name in forms:
         request = METHODS.get("logprob")().request(one(name))
         assert request.candidates == (" heads", " tails") and request.until == ","
+        text = render_prompt(request.prompt, CHATML)
+        assert text.endswith(("then", "on")), text[-30:]
 
 
 def test_methods_that_rewrap_the_prompt_skip_the_base_form() -> None:
@@ -94,8 +105,9 @@ def test_completion_enters_the_hash_only_when_true() -> None:
     """Tasks without the field keep the hashes of the committed results."""
     path = RESULTS / "results_smollm2_SmolLM2-135M-Instruct-Q4_1_2026-11-23T15-12-45Z.json"
     recorded = json.loads(path.read_text(encoding="utf-8"))["config"]["task_hashes"]
-    for name in ("coin_in_context_t70_n3", "coin_stated_bias_t40_w1", "number_in_context_t2_n100"):
-        assert one(name).hash == recorded[name]
+    everything = {t.name: t for t in load_tasks()}
+    for name in ("dice_d6", "coin_flip", "weighted_colour"):
+        assert everything[name].hash == recorded[name]
     base = one("coin_in_context_base_t30_n3")
     assert base.measurement()["completion"] is True
     assert "completion" not in one("coin_in_context_t30_n3").measurement()
