@@ -305,6 +305,7 @@ def _concrete(
         scored_answer=spec.scored_answer,
         methods=spec.methods,
         stop_early=spec.stop_early,
+        completion=spec.completion,
         references=references,
         reference_specs={n: canonical_spec(r) for n, r in reference_specs.items()},
     )

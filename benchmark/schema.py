@@ -128,6 +128,9 @@ class TaskSpec(BaseModel):
     prompt: str = Field(min_length=1)
     system: str | None = None
     assistant_prefix: str | None = None
+    completion: bool = False
+    """The prompt is plain text the model continues (the base-model sentence form): it is
+    sent without a chat template, so it takes no ``system`` and no ``assistant_prefix``."""
     answer: ParserSpec
     target: str | dict[str, dict[str, Any] | None]
     references: dict[str, str | dict[str, dict[str, Any] | None]] = Field(default_factory=dict)
@@ -145,6 +148,15 @@ class TaskSpec(BaseModel):
     checked by each method when it runs the task."""
     source: str | None = None
     version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _completion_is_the_whole_text(self) -> TaskSpec:
+        if self.completion and (self.system is not None or self.assistant_prefix is not None):
+            raise ValueError(
+                "completion: true sends the prompt as plain text for the model to continue; "
+                "it takes no system and no assistant_prefix (write the whole text in prompt)"
+            )
+        return self
 
     @field_validator("group", mode="before")
     @classmethod

@@ -42,6 +42,8 @@ class Task:
     references: dict[str, Target] = field(default_factory=dict)
     """Further distributions answers are compared with by TVD (not the scored target)."""
     reference_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    completion: bool = False
+    """The prompt is plain text to continue, sent without a chat template (base-model form)."""
 
     def measurement(self) -> dict[str, Any]:
         """What the task measures: everything that changes results, nothing that does not."""
@@ -64,6 +66,8 @@ class Task:
             measured["stop_early"] = False
         if self.reference_specs:  # absent when empty, as above
             measured["references"] = self.reference_specs
+        if self.completion:  # likewise absent when false
+            measured["completion"] = True
         return measured
 
     @property

@@ -28,6 +28,12 @@ class Prompt:
     assistant_prefix: str = ""
     """Text the assistant turn starts with; completions continue it (Gupta et al.'s pre-fill)."""
 
+    @property
+    def plain(self) -> bool:
+        """No conversation, only text to continue (a completion-style task): backends send
+        ``assistant_prefix`` as it is, with no chat template around it."""
+        return not self.messages
+
 
 @dataclass(frozen=True)
 class SamplingParams:

@@ -96,6 +96,7 @@ def result_document(
             "prompt": run.task.prompt,
             "system": run.task.system,
             "assistant_prefix": run.task.assistant_prefix,
+            **({"completion": True} if run.task.completion else {}),
         }
         if run.sampling is not None:
             entry["sampling"] = asdict(run.sampling)

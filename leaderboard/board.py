@@ -12,9 +12,10 @@ from pathlib import Path
 
 from randbench.diversity import mean_placement
 from randbench.leaderboard.load import (
+    FamilySummary,
     Loaded,
     ModelInfo,
-    RowSources,
+    RowSource,
     RunFile,
     TaskData,
     TaskInfo,
@@ -111,8 +112,10 @@ class Row:
     model_slug: str
     method: str
     method_slug: str
-    sources: RowSources
-    """The file each task comes from (the newest that holds it)."""
+    run: RunFile
+    """The newest file of the row (its date)."""
+    files: dict[str, RunFile]
+    """Task name -> the file its entry comes from (the newest that ran it)."""
     tasks: dict[str, TaskScore]
     data: dict[str, TaskData]
     overall: Aggregate
@@ -135,6 +138,8 @@ class Row:
     subsets: dict[str, Aggregate] = field(default_factory=dict)
     diversity: DiversitySummary | None = None
     """Open-ended tasks (no target, not in the score): how diverse the answers are."""
+    in_context: dict[str, FamilySummary] = field(default_factory=dict)
+    """Task file stem -> its in-context summary, from the newest file that has it."""
 
     @property
     def label(self) -> str:
@@ -145,17 +150,8 @@ class Row:
         return any(s.exact for s in self.tasks.values())
 
     @property
-    def run(self) -> RunFile:
-        """The newest file the row uses."""
-        return self.sources.newest
-
-    @property
     def date(self) -> datetime:
         return self.run.document.config.date
-
-    def source(self, task: str) -> RunFile:
-        """The file ``task`` comes from."""
-        return self.sources.tasks[task]
 
 
 @dataclass
@@ -187,8 +183,8 @@ class Board:
 def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
     chosen, superseded = latest_runs(loaded.runs)
     rows = [
-        _row(sources, method, n_boot)
-        for (_, method), sources in sorted(chosen.items(), key=lambda kv: kv[0])
+        _row(source, method, n_boot)
+        for (_, method), source in sorted(chosen.items(), key=lambda kv: kv[0])
     ]
     categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
     subsets = category_subsets(categories)
@@ -205,8 +201,7 @@ def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
         tasks=tasks,
         categories=categories,
         runs=sorted(
-            {id(run): run for r in rows for run in r.sources.runs}.values(),
-            key=lambda r: r.path.name,
+            {id(f): f for r in rows for f in r.files.values()}.values(), key=lambda r: r.path.name
         ),
         superseded=superseded,
         problems=loaded.problems,
@@ -229,12 +224,13 @@ def _order(row: Row) -> tuple[int, float, str, str]:
     )
 
 
-def _row(sources: RowSources, method: str, n_boot: int) -> Row:
-    model = sources.newest.model
+def _row(source: RowSource, method: str, n_boot: int) -> Row:
+    run = source.newest
+    model = run.model
     model_slug = slug(model.label(), hashed=True)
     method_slug = slug(method)
     row_id = f"{model_slug}--{method_slug}"
-    data = {name: sources.tasks[name].tasks[(name, method)] for name in sorted(sources.tasks)}
+    data = dict(sorted(source.tasks.items()))
     scores = {name: task_score(d, row_id, n_boot) for name, d in data.items()}
     task_list = list(scores.values())
     categories = sorted({s.category for s in task_list if s.scored})
@@ -244,18 +240,20 @@ def _row(sources: RowSources, method: str, n_boot: int) -> Row:
         model_slug=model_slug,
         method=method,
         method_slug=method_slug,
-        sources=sources,
+        run=run,
+        files=dict(sorted(source.files.items())),
         tasks=scores,
         data=data,
         overall=aggregate(task_list),
         categories={c: aggregate(task_list, [c]) for c in categories},
     )
-    row.skipped = {
-        s.task: s.reason
-        for run in sources.runs
-        for s in run.document.skipped
-        if s.method == method and s.task not in data
-    }
+    for older in reversed(source.runs):  # the newest file's word wins
+        row.skipped |= {
+            s.task: s.reason
+            for s in older.document.skipped
+            if s.method == method and s.task not in data
+        }
+        row.in_context |= older.document.in_context.get(method, {})
     _facts(row)
     return row
 

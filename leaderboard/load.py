@@ -10,6 +10,7 @@ or with ``skip_invalid`` returns the problems so that the build can report them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,9 @@ from randbench.plugins import PluginError, build_plugin
 from randbench.targets import TARGETS, Target
 
 RESULT_GLOB = "results_*.json"
+RUNTIME_ARGS = frozenset({"n_threads"})
+"""Model arguments that change how fast a model runs, not what it answers: they are not
+part of a model's identity (a run with ``n_threads=1`` beside one with all cores is one model)."""
 
 
 class ResultFileError(ValueError):
@@ -47,16 +51,26 @@ class ModelInfo(_Lenient):
     checkpoint: dict[str, Any] | None = None
     """A fine-tuned checkpoint's base model, method and training tasks (randbench finetune)."""
 
+    @property
+    def identity_args(self) -> dict[str, Any]:
+        """The arguments that can change answers (all but :data:`RUNTIME_ARGS`)."""
+        return {k: v for k, v in self.args.items() if k not in RUNTIME_ARGS}
+
     def label(self) -> str:
         """``backend:name (k=v, ...)``, as a person would write the model."""
         text = f"{self.backend}:{self.name}" if self.name else self.backend
-        if self.args:
-            text += " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.args.items())) + ")"
+        if self.identity_args:
+            shown = sorted(self.identity_args.items())
+            text += " (" + ", ".join(f"{k}={v}" for k, v in shown) + ")"
         return text
 
     def key(self) -> str:
         """Identity of the model across result files."""
-        return json.dumps(self.model_dump(mode="json", exclude={"checkpoint"}), sort_keys=True)
+        identity = {
+            **self.model_dump(mode="json", exclude={"checkpoint"}),
+            "args": self.identity_args,
+        }
+        return json.dumps(identity, sort_keys=True, default=str)
 
 
 class RunSettings(_Lenient):
@@ -93,6 +107,8 @@ class TaskInfo(_Lenient):
     prompt: str
     system: str | None = None
     assistant_prefix: str | None = None
+    completion: bool = False
+    params: dict[str, Any] = {}
 
 
 class SamplingInfo(_Lenient):
@@ -134,11 +150,49 @@ class Skipped(_Lenient):
     reason: str
 
 
+class MeanAtN(_Lenient):
+    """Mean TVDs over a family's tasks at one evidence length: ``tvd_target`` and one
+    ``tvd_<reference>`` per reference (posterior, prior, discounted, ...)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    n: int
+    tasks: int
+    tvd_target: float
+
+    @property
+    def tvds(self) -> dict[str, float]:
+        """``target`` and each reference name -> mean TVD (extra fields checked as numbers)."""
+        extra = {k.removeprefix("tvd_"): v for k, v in (self.model_extra or {}).items()}
+        found = {"target": self.tvd_target}
+        for name, value in sorted(extra.items()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[name] = float(value)
+        return found
+
+
+class MeanAtTheta(_Lenient):
+    theta_pct: int
+    tasks: int
+    p_first: float
+
+
+class FamilySummary(_Lenient):
+    """One task file's in-context summary for one method (randbench.in_context.summarise)."""
+
+    by_n: list[MeanAtN]
+    halving_n: int | None = None
+    posterior_gain: float | None = None
+    by_theta: list[MeanAtTheta] = []
+
+
 class ResultDocument(_Lenient):
     randbench_version: str
     config: RunConfigInfo
     results: dict[str, dict[str, Entry]]
     skipped: list[Skipped] = []
+    in_context: dict[str, dict[str, FamilySummary]] = {}
+    """method -> task file stem -> summary, for tasks with generated evidence."""
 
 
 class OutcomeLine(_Lenient):
@@ -266,12 +320,30 @@ def _task_data(
     for name, methods in document.results.items():
         for method, entry in methods.items():
             try:
-                target = build_plugin(TARGETS, entry.task.target)  # type: ignore[arg-type]
+                spec = json_keys_restored(entry.task.target)
+                target = build_plugin(TARGETS, spec)
             except PluginError as error:
                 problems.append(f"{path}: results.{name}.{method}.task.target: {error}")
                 continue
             tasks[(name, method)] = TaskData(name, method, entry, target)
     return tasks, problems
+
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def json_keys_restored(value: Any) -> Any:
+    """A target spec as the harness had it before JSON: JSON object keys are strings, so a
+    mapping whose keys are all integers in decimal had integer keys (the weights of a loaded
+    die: ``{1: 0.5, 2: 0.1, ...}``, whose answers are the integers, not the texts)."""
+    if isinstance(value, list):
+        return [json_keys_restored(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    restored = {k: json_keys_restored(v) for k, v in value.items()}
+    if restored and all(isinstance(k, str) and _INTEGER.fullmatch(k) for k in restored):
+        return {int(k): v for k, v in restored.items()}
+    return restored
 
 
 def _attach_samples(samples_path: Path, tasks: dict[tuple[str, str], TaskData]) -> list[str]:
@@ -359,39 +431,44 @@ def _check_counts(
 
 
 @dataclass
-class RowSources:
-    """The files behind one row (a model x method): for each task, the newest file with it."""
+class RowSource:
+    """What one row (model x method) shows: for each task, the newest file that ran it."""
 
-    tasks: dict[str, RunFile] = field(default_factory=dict)
+    tasks: dict[str, TaskData] = field(default_factory=dict)
+    files: dict[str, RunFile] = field(default_factory=dict)
+    """Task name -> the file its entry comes from."""
 
     @property
     def runs(self) -> list[RunFile]:
-        """The files the row uses, oldest first."""
-        unique = {id(run): run for run in self.tasks.values()}.values()
-        return sorted(unique, key=_age)
+        """The files this row uses, newest first."""
+        unique = {id(r): r for r in self.files.values()}.values()
+        return sorted(unique, key=_age, reverse=True)
 
     @property
     def newest(self) -> RunFile:
-        return self.runs[-1]
+        return self.runs[0]
 
 
 def _age(run: RunFile) -> tuple[datetime, str]:
     return (run.document.config.date, run.path.name)
 
 
-def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RowSources], list[Path]]:
+def latest_runs(runs: Iterable[RunFile]) -> tuple[dict[tuple[str, str], RowSource], list[Path]]:
     """The files behind each row (model key, method), and the files no row uses.
 
-    One row is one model x method, and each of its tasks comes from the newest file (by
-    date; ties go to the later file name) that holds that task for that model and method.
-    So a newer run of some tasks (a rerun, or a run of a new task group such as
-    ``open_ended``) replaces those tasks and keeps the row's other tasks from the older
-    file; a file is superseded only when newer files replace every task it holds.
+    One row is one model x method, and holds every task any file ran for it: when several
+    files hold the same task (a rerun beside an older one), the newest by date wins (ties go
+    to the later file name). A run of a few tasks therefore adds to the row, or replaces those
+    tasks, and never hides the row's other tasks; a file none of whose tasks is shown is
+    reported as superseded.
     """
-    sources: dict[tuple[str, str], RowSources] = {}
+    sources: dict[tuple[str, str], RowSource] = {}
     ordered = sorted(runs, key=_age)
-    for run in ordered:
-        for name, method in sorted(run.tasks):
-            sources.setdefault((run.model.key(), method), RowSources()).tasks[name] = run
-    used = {id(r) for source in sources.values() for r in source.tasks.values()}
+    for run in reversed(ordered):
+        for (name, method), data in sorted(run.tasks.items()):
+            source = sources.setdefault((run.model.key(), method), RowSource())
+            if name not in source.tasks:
+                source.tasks[name] = data
+                source.files[name] = run
+    used = {id(r) for s in sources.values() for r in s.files.values()}
     return sources, [r.path for r in ordered if id(r) not in used]

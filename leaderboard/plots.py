@@ -430,3 +430,65 @@ def caption(score: TaskScore, data: TaskData) -> str:
     if score.exact and kind in EXACT_CAPTIONS:
         return EXACT_CAPTIONS[kind]
     return CAPTIONS[kind]
+
+
+CURVE_STYLES = {"target": "-", "posterior": "--", "prior": ":", "discounted": "-."}
+"""Line style of each distribution the in-context TVDs are measured to (others: dotted)."""
+
+
+def tvd_curve_plot(title: str, series: Sequence[tuple[str, dict[str, list[float]]]],
+                   lengths: Sequence[int]) -> str:  # fmt: skip
+    """Mean TVD (over theta) against the evidence length N for one task family: one colour
+    per method, one line style per distribution (theta, posterior predictive, ...). The N
+    are evenly spaced (0, 1, 3, ... 100), labelled with their values."""
+    with _figure(6.4, 3.2, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        x = np.arange(len(lengths))
+        for k, (method, curves) in enumerate(series):
+            for name, values in curves.items():
+                ax.plot(x[: len(values)], values, color=_colour(k), marker="o", markersize=3,
+                        linestyle=CURVE_STYLES.get(name, ":"), linewidth=1.3,
+                        label=f"{text(method, 16)}: to {text(name, 16)}")  # fmt: skip
+        ax.set_xticks(x, [str(n) for n in lengths])
+        ax.set_xlabel("observations in the context (N)")
+        ax.set_ylabel("mean TVD over theta")
+        ax.set_ylim(0, 1)
+        ax.set_title(text(title, 60))
+        ax.legend(loc="upper right", ncols=2, fontsize=7)
+    return out.getvalue()
+
+
+def compliance_plot(series: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> str:
+    """The model's P(first outcome) against the stated theta, one line per (family, method),
+    with the diagonal a compliant model follows."""
+    with _figure(6.4, 3.4, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        ax.plot([0, 100], [0, 1], color=TARGET, linestyle="--", linewidth=1, label="stated bias")
+        for k, (label, thetas, p_first) in enumerate(series):
+            ax.plot(thetas, p_first, color=_colour(k), marker="o", markersize=3,
+                    label=text(label, 48))  # fmt: skip
+        ax.set_xlabel("stated P(heads), %")
+        ax.set_ylabel("model's P(heads)")
+        ax.set_xlim(-2, 102)
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(loc="upper left", fontsize=7)
+    return out.getvalue()
+
+
+def poisson_plot(series: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> str:
+    """The share of gaps the model marked against lambda, one marker series per (method,
+    form), with the target 1 - e^(-lambda) (at most one mark per gap)."""
+    rates = [r for _, xs, _ in series for r in xs] or [1.0]
+    grid = np.linspace(0, max(rates) * 1.05, 200)
+    with _figure(6.4, 3.2, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        ax.plot(grid, -np.expm1(-grid), color=TARGET, linestyle="--", linewidth=1,
+                label="target 1 − e^(−λ)")  # fmt: skip
+        for k, (label, xs, ys) in enumerate(series):
+            ax.plot(xs, ys, color=_colour(k), marker="o", linestyle="-", linewidth=1,
+                    label=text(label, 48))  # fmt: skip
+        ax.set_xlabel("λ (rate per gap between words)")
+        ax.set_ylabel("share of gaps marked")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(loc="lower right", fontsize=7)
+    return out.getvalue()

@@ -32,6 +32,7 @@ from randbench.leaderboard.board import (
 )
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
+from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint, model_views
 from randbench.leaderboard.load import TaskData, load_results
 from randbench.leaderboard.projection import VIEWS
 from randbench.leaderboard.scoring import N_BOOTSTRAP, Aggregate
@@ -198,6 +199,7 @@ class SiteWriter:
         self._methodology()
         self._tasks_page()
         self._finetune_page()
+        self._in_context()
         for model_slug, rows in self.board.models().items():
             self._model(model_slug, sorted(rows, key=lambda r: r.method))
             for row in rows:
@@ -288,6 +290,34 @@ class SiteWriter:
             groups=GROUPS, group_labels=GROUP_LABELS,
         )  # fmt: skip
 
+    def _in_context(self) -> None:
+        sections = [self._in_context_section(view) for view in model_views(self.board)]
+        self._page("in_context.html", "in_context.html", sections=sections)
+
+    def _in_context_section(self, view: ModelView) -> InContextSection:
+        folder = f"plots/in_context/{view.slug}"
+        section = InContextSection(view.label, view.slug)
+        by_name: dict[str, list[Family]] = {}
+        for family in view.curve_families:
+            by_name.setdefault(family.name, []).append(family)
+        for name, families in by_name.items():
+            table = curve_table(families)
+            series = [(f.method, table.curves(f.method)) for f in families]
+            path = f"{folder}/{slug(name)}.svg"
+            self._plot(path, plots.tvd_curve_plot(name, series, table.lengths))
+            section.curves.append((name, path, table, families))
+        if view.compliance_families:
+            compliance = self._plot(f"{folder}/stated-bias.svg",
+                                    plots.compliance_plot(compliance_series(view)))  # fmt: skip
+            section.compliance = compliance
+        if view.poisson:
+            section.poisson = self._plot(f"{folder}/poisson.svg",
+                                         plots.poisson_plot(poisson_series(view)))  # fmt: skip
+        section.compliance_families = view.compliance_families
+        section.stated_thetas = view.stated_thetas
+        section.poisson_points = view.poisson
+        return section
+
     def _model(self, model_slug: str, rows: list[Row]) -> None:
         series = {r.method: [s for s in r.tasks.values() if s.scored] for r in rows}
         plot = self._plot(
@@ -364,6 +394,72 @@ def semantic_groups(data: TaskData) -> list[list[str]]:
     for answer, group in zip(answers, metrics.model.classes, strict=True):
         groups.setdefault(group, []).append(answer)
     return sorted(groups.values(), key=lambda members: -len(members))
+
+
+PlotSeries = tuple[str, list[float], list[float]]
+"""A labelled line: its x and y values."""
+
+
+def compliance_series(view: ModelView) -> list[PlotSeries]:
+    """P(heads) against the stated theta (in %), per stated-bias family and method."""
+    return [
+        (f"{f.name} · {f.method}", [float(t.theta_pct) for t in f.summary.by_theta],
+         [t.p_first for t in f.summary.by_theta])
+        for f in view.compliance_families
+    ]  # fmt: skip
+
+
+def poisson_series(view: ModelView) -> list[PlotSeries]:
+    """Marks per gap against lambda, per method and form (tasks without a valid answer left
+    out of the line; the table lists them)."""
+    series = []
+    for method, points in view.poisson.items():
+        for form in sorted({p.form for p in points}):
+            shown = [p for p in points if p.form == form and p.model is not None]
+            series.append((f"{method} · {form}", [p.rate for p in shown],
+                           [p.model for p in shown if p.model is not None]))  # fmt: skip
+    return series
+
+
+@dataclass
+class CurveTable:
+    """The numbers of one family's TVD-versus-N plot: one column per (method, distribution)."""
+
+    lengths: list[int]
+    columns: list[tuple[str, str]]
+    cells: dict[tuple[int, str, str], float]
+
+    def curves(self, method: str) -> dict[str, list[float]]:
+        """Distribution -> mean TVD at each N (stops at the first N without a value)."""
+        out: dict[str, list[float]] = {}
+        for m, name in self.columns:
+            if m == method:
+                values = [self.cells.get((n, m, name)) for n in self.lengths]
+                out[name] = [v for v in values if v is not None]
+        return out
+
+
+def curve_table(families: list[Family]) -> CurveTable:
+    lengths = sorted({r.n for f in families for r in f.summary.by_n})
+    columns = [(f.method, name) for f in families for name in f.curves]
+    cells = {
+        (r.n, f.method, k): v for f in families for r in f.summary.by_n for k, v in r.tvds.items()
+    }
+    return CurveTable(lengths, columns, cells)
+
+
+@dataclass
+class InContextSection:
+    """One model on the in-context page: its plots (paths) and the numbers beside them."""
+
+    label: str
+    slug: str
+    curves: list[tuple[str, str, CurveTable, list[Family]]] = field(default_factory=list)
+    compliance: str | None = None
+    compliance_families: list[Family] = field(default_factory=list)
+    stated_thetas: list[int] = field(default_factory=list)
+    poisson: str | None = None
+    poisson_points: dict[str, list[PoissonPoint]] = field(default_factory=dict)
 
 
 def _plot_label(row: Row) -> str:

@@ -37,7 +37,7 @@ def leaderboard_frame(board: Board) -> pd.DataFrame:
             samples=row.samples,
             sampling=row.sampling,
             date=row.date.isoformat(),
-            result_file=";".join(run.path.name for run in row.sources.runs),
+            result_file=";".join(sorted({f.path.name for f in row.files.values()})),
             dependent_tasks=row.dependent,
             enumerating_tasks=";".join(row.enumerating),
             stopped_early_tasks=";".join(row.stopped),

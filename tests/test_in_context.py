@@ -159,7 +159,7 @@ def test_tvd_counts_mass_on_either_side() -> None:
 def test_oracle_run_records_tvd_to_theta_and_to_the_posterior(tmp_path: Path) -> None:
     """The oracle answers exactly theta: TVD 0 to the target; to the posterior, the closed
     form |theta - (1 + heads) / (2 + n)| averaged over theta at each N."""
-    names = [t.name for t in load_tasks() if t.name.startswith("coin_in_context_")]
+    names = [t.name for t in load_tasks() if t.name.startswith("coin_in_context_t")]
     result = CliRunner().invoke(
         app,
         ["run", "--model", "oracle", "--tasks", ",".join(names), "--method", "logprob",

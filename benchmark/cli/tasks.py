@@ -173,6 +173,8 @@ def _show(task: Task) -> None:
             console.print(f"[bold]{label}:[/bold]\n{escape(text)}")
     if task.assistant_prefix:
         console.print(f"[bold]assistant prefix:[/bold] {escape(task.assistant_prefix)!r}")
+    if task.completion:
+        console.print("[bold]completion:[/bold] plain text, sent without a chat template")
     summary = task.target.summary().model_dump(exclude_none=True)
     console.print(
         "[bold]target summary:[/bold] " + ", ".join(f"{k}={v:.6g}" for k, v in summary.items())

@@ -106,6 +106,11 @@ def sampling_body(params: SamplingParams) -> dict[str, float]:
 def messages_body(prompt: Prompt) -> tuple[str, list[dict[str, str]]]:
     """(system text, messages): system messages go to the top-level ``system`` field, the
     pre-filled answer becomes a final assistant message."""
+    if prompt.plain:
+        raise ValueError(
+            "anthropic: a completion-style prompt (plain text to continue, no conversation) "
+            "needs a text-completion backend"
+        )
     system = "\n\n".join(m.content for m in prompt.messages if m.role == "system")
     messages = [
         {"role": m.role, "content": m.content} for m in prompt.messages if m.role != "system"

@@ -56,7 +56,7 @@ def render_prompt(
 ) -> str:
     """The text the model continues. ``template=None``: base-model raw text (the message
     contents joined by blank lines, then the assistant prefix after another blank line)."""
-    if template is None:
+    if template is None or prompt.plain:
         parts = [m.content for m in prompt.messages]
         if prompt.assistant_prefix:
             parts.append(prompt.assistant_prefix)

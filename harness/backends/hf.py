@@ -205,7 +205,7 @@ class HFBackend(Backend):
     def prompt_text(self, prompt: Prompt) -> str:
         """The chat template (with the generation prompt) then the assistant prefix; without a
         template, the messages' text concatenated, then the prefix."""
-        if not self.chat:
+        if not self.chat or prompt.plain:
             return "".join(m.content for m in prompt.messages) + prompt.assistant_prefix
         messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
         text = self.tokenizer.apply_chat_template(
@@ -216,7 +216,8 @@ class HFBackend(Backend):
     def prompt_ids(self, prompt: Prompt) -> list[int]:
         text = self.prompt_text(prompt)
         # A chat template writes its own special tokens; a base model gets BOS if it uses one.
-        ids = self.tokenizer(text, add_special_tokens=not self.chat)["input_ids"]
+        plain = not self.chat or prompt.plain
+        ids = self.tokenizer(text, add_special_tokens=plain)["input_ids"]
         if not ids:
             raise ValueError("hf: the prompt encodes to no tokens")
         return [int(i) for i in ids]

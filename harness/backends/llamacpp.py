@@ -227,7 +227,8 @@ class LlamaCppBackend(Backend):
         text = self.render(prompt)
         # add_bos=True lets the vocabulary decide (llama.cpp adds BOS only where the model
         # wants one); a template that writes BOS itself must not get a second one.
-        tokens = self.llama.tokenize(text.encode(), add_bos=True, special=self.template is not None)
+        templated = self.template is not None and not prompt.plain
+        tokens = self.llama.tokenize(text.encode(), add_bos=True, special=templated)
         if len(tokens) >= 2 and tokens[0] == tokens[1] == self.bos:
             tokens = tokens[1:]
         if not tokens:

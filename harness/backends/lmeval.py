@@ -87,7 +87,7 @@ class LMEvalBackend(Backend):
 
     def context(self, prompt: Prompt) -> str:
         messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-        if not self.chat:
+        if not self.chat or prompt.plain:
             return "".join(m["content"] for m in messages) + prompt.assistant_prefix
         return str(self.lm.apply_chat_template(messages)) + prompt.assistant_prefix
 

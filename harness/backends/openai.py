@@ -146,7 +146,7 @@ class OpenAIBackend(ApiBackend):
     def bind(self, tasks: Sequence[Task]) -> None:
         if self.api != "chat":
             return
-        prefilled = [t.name for t in tasks if t.assistant_prefix]
+        prefilled = [t.name for t in tasks if t.assistant_prefix or t.completion]
         if prefilled:
             raise ValueError(
                 f"openai: {len(prefilled)} selected task(s) pre-fill the assistant's answer "

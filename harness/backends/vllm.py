@@ -85,7 +85,8 @@ class VLLMBackend(Backend):
         return int(eos)
 
     def prompt_ids(self, prompt: Prompt) -> list[int]:
-        if self.chat:
+        chat = self.chat and not prompt.plain
+        if chat:
             messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
             text = str(
                 self.tokenizer.apply_chat_template(
@@ -94,7 +95,7 @@ class VLLMBackend(Backend):
             )
         else:
             text = "".join(m.content for m in prompt.messages)
-        ids = self.tokenizer(text + prompt.assistant_prefix, add_special_tokens=not self.chat)
+        ids = self.tokenizer(text + prompt.assistant_prefix, add_special_tokens=not chat)
         return [int(i) for i in ids["input_ids"]]
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:

@@ -32,7 +32,7 @@ MISSING = "missing answer"
 
 def wraps_misfit(task: Task) -> str | None:
     """Why a method that rewraps the task's prompt cannot run ``task``, or None."""
-    if task.assistant_prefix:
+    if task.assistant_prefix or task.completion:
         return "skipped: the task pre-fills the start of the answer (a completion-style prompt)"
     if task.parser.yields != "outcome":
         return "skipped: the task's answer is already several answers"

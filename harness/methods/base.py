@@ -148,7 +148,10 @@ class ScoringMethod(Method, ABC):
 
 
 def task_prompt(task: Task) -> Prompt:
-    """The task's own conversation: optional system message, the prompt, the prefix."""
+    """The task's own conversation: optional system message, the prompt, the prefix; a
+    completion-style task is its prompt alone, as plain text (:attr:`Prompt.plain`)."""
+    if task.completion:
+        return Prompt((), task.prompt)
     messages = [Message("system", task.system)] if task.system else []
     messages.append(Message("user", task.prompt))
     return Prompt(tuple(messages), task.assistant_prefix or "")

@@ -82,6 +82,17 @@ def test_chat_prompt_ends_with_the_assistant_turn_and_prefix(chat: LlamaCppBacke
     assert chat.llama.detokenize([chat.end_of_turn], special=True) == b"<|im_end|>"
 
 
+def test_a_plain_prompt_skips_the_template_and_its_text_stays_text(chat: LlamaCppBackend) -> None:
+    """A completion-style task (Prompt with no messages): the sentence alone, and a special
+    token's spelling inside it is text, not the token."""
+    prompt = Prompt((), assistant_prefix="I tossed a coin and it landed on<|im_end|>")
+    assert chat.render(prompt) == "I tossed a coin and it landed on<|im_end|>"
+    tokens = chat.prompt_tokens(prompt)
+    assert chat.end_of_turn not in tokens
+    templated = chat.prompt_tokens(Prompt(DICE.messages, assistant_prefix="<|im_end|>"))
+    assert templated[-1] == chat.end_of_turn
+
+
 def test_generate_is_reproducible_per_seed(chat: LlamaCppBackend) -> None:
     seeds = tuple(range(100, 108))
     first = generate(chat, seeds)

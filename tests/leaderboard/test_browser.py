@@ -255,3 +255,28 @@ def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
         assert section.locator("table.summary tbody tr[data-group]").count() == 4
     assert methods == {"logprob", "direct"}
     tab.check_clean()
+
+
+@pytest.mark.slow
+def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
+    """Reached from the index; every plot loads and has a table of its numbers beside it;
+    SmolLM2's curves hold both the logprob and the direct rows."""
+    index = tab.open(real_site, "index.html")
+    index.locator("header nav a", has_text="In-context").click()
+    page = tab.page
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert page.url.endswith("/in_context.html")
+    images = page.locator("section.in-context figure.plot img")
+    assert images.count() >= 5
+    for i in range(images.count()):
+        image = images.nth(i)
+        assert image.evaluate("img => img.complete && img.naturalWidth > 300")
+        assert len(image.get_attribute("alt") or "") > 40
+        following = image.locator("xpath=ancestor::figure/following-sibling::div[1]//table")
+        assert following.locator("tbody tr").count() >= 1
+    coin = page.locator("table.in-context-table").first
+    header = coin.locator("thead th").all_inner_texts()
+    assert {"logprob: to target", "direct: to target", "logprob: to posterior"} <= set(header)
+    assert page.locator("table.compliance-table tbody tr").count() == 11
+    assert page.locator("table.poisson-table tbody tr").count() == 10
+    tab.check_clean()

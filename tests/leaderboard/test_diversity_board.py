@@ -59,7 +59,7 @@ def test_a_newer_file_of_some_tasks_keeps_the_rest_of_the_row(results: dict[str,
     oracle = {k: v for k, v in chosen.items() if '"oracle"' in k[0]}
     ((_, method), sources) = next(iter(oracle.items()))
     assert len(oracle) == 1 and method == "direct"
-    assert {name: run.path for name, run in sources.tasks.items()} == {
+    assert {name: run.path for name, run in sources.files.items()} == {
         "dice_d6": results["full"],
         "coin_flip": results["rerun"],
         "short_story_dragon": results["open"],

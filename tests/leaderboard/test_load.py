@@ -146,7 +146,7 @@ def test_newest_run_of_a_model_and_method_wins(
     shutil.copy2(samples, newer.with_name("samples_oracle_2099-01-01T00-00-00Z.jsonl"))
     edit_json(newer, lambda d: d["config"].update(date="2099-01-01T00:00:00+00:00"))
     chosen, superseded = latest_runs(load_results(result.parent).runs)
-    assert {run.path for sources in chosen.values() for run in sources.runs} == {newer}
+    assert {run.path for source in chosen.values() for run in source.runs} == {newer}
     assert superseded == [result]
 
 
