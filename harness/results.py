@@ -31,6 +31,9 @@ RECORDED_PACKAGES = (
     "torch",
     "transformers",
     "llama-cpp-python",
+    "peft",
+    "trl",
+    "datasets",
 )
 
 

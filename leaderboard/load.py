@@ -48,6 +48,8 @@ class ModelInfo(_Lenient):
     backend: str
     name: str = ""
     args: dict[str, Any] = {}
+    checkpoint: dict[str, Any] | None = None
+    """A fine-tuned checkpoint's base model, method and training tasks (randbench finetune)."""
 
     @property
     def identity_args(self) -> dict[str, Any]:
@@ -64,7 +66,10 @@ class ModelInfo(_Lenient):
 
     def key(self) -> str:
         """Identity of the model across result files."""
-        identity = {**self.model_dump(mode="json"), "args": self.identity_args}
+        identity = {
+            **self.model_dump(mode="json", exclude={"checkpoint"}),
+            "args": self.identity_args,
+        }
         return json.dumps(identity, sort_keys=True, default=str)
 
 

@@ -31,6 +31,7 @@ from randbench.leaderboard.board import (
     slug,
 )
 from randbench.leaderboard.embed import script_json
+from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint, model_views
 from randbench.leaderboard.load import TaskData, load_results
 from randbench.leaderboard.projection import VIEWS
@@ -197,6 +198,7 @@ class SiteWriter:
         self._index()
         self._methodology()
         self._tasks_page()
+        self._finetune_page()
         self._in_context()
         for model_slug, rows in self.board.models().items():
             self._model(model_slug, sorted(rows, key=lambda r: r.method))
@@ -281,6 +283,12 @@ class SiteWriter:
         for view in self.board.tasks.values():
             by_category.setdefault(view.category, []).append(view)
         self._page("tasks.html", "tasks.html", by_category=by_category)
+
+    def _finetune_page(self) -> None:
+        self._page(
+            "finetune.html", "finetune.html", comparisons=comparisons(self.board),
+            groups=GROUPS, group_labels=GROUP_LABELS,
+        )  # fmt: skip
 
     def _in_context(self) -> None:
         sections = [self._in_context_section(view) for view in model_views(self.board)]

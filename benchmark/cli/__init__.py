@@ -9,6 +9,7 @@ import typer
 from randbench import __version__
 from randbench.cli.bench import bench_command
 from randbench.cli.calibrate import calibrate_command
+from randbench.cli.finetune import finetune_app
 from randbench.cli.leaderboard import leaderboard_app
 from randbench.cli.run import run_command
 from randbench.cli.score import score_command
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(leaderboard_app, name="leaderboard")
+app.add_typer(finetune_app, name="finetune")
 app.command("calibrate")(calibrate_command)
 app.command("run")(run_command)
 app.command("score")(score_command)

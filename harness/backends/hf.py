@@ -31,6 +31,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from randbench.harness.adapters import (
+    CARD,
+    apply_adapter,
+    base_name,
+    card_digest,
+    checkpoint_identity,
+    is_adapter_dir,
+    read_card,
+)
 from randbench.harness.backends.base import Backend, Capability, ModelSpec, register_backend
 from randbench.harness.requests import (
     CandidateScores,
@@ -80,10 +89,18 @@ class HFBackend(Backend):
         self.device = _device(torch, str(args.get("device", "cpu")))
 
         self.source, self.path, local_only = self._locate(spec.name, args)
+        self.card = read_card(self.path) if self.path and (self.path / CARD).is_file() else None
+        weights_source = self.source
+        if self.path and is_adapter_dir(self.path):
+            if self.card is None:
+                raise ValueError(
+                    f"hf: {self.path} is a LoRA adapter without a {CARD} naming its base model"
+                )
+            weights_source, _, local_only = self._locate(base_name(self.card), args)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.source, local_files_only=local_only)
             self.model = AutoModelForCausalLM.from_pretrained(
-                self.source, dtype=getattr(torch, dtype), local_files_only=local_only
+                weights_source, dtype=getattr(torch, dtype), local_files_only=local_only
             )
         except OSError as error:
             if self.path is None:
@@ -94,6 +111,8 @@ class HFBackend(Backend):
                     f"--model-args allow_download=true. ({error})"
                 ) from None
             raise
+        if self.path and is_adapter_dir(self.path):
+            self.model = apply_adapter(self.path, self.model)
         self.model.to(self.device).eval()  # type: ignore[arg-type]
 
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
@@ -158,6 +177,7 @@ class HFBackend(Backend):
         from randbench.harness.hf_convert import MARKER
 
         marker = self.path / MARKER
+        digest.update(card_digest(self.path))
         if marker.is_file():
             digest.update(marker.read_bytes())
         else:
@@ -173,6 +193,8 @@ class HFBackend(Backend):
         base = super().identity()
         base["model_hash"] = self._fingerprint
         base["chat_template"] = self.chat
+        if self.card is not None:
+            base["checkpoint"] = checkpoint_identity(self.card)
         if self.chat:
             template = str(self.tokenizer.chat_template)
             base["chat_template_sha"] = hashlib.sha256(template.encode()).hexdigest()[:16]
@@ -315,28 +337,43 @@ class HFBackend(Backend):
         totals: list[float] = []
         for start in range(0, len(sequences), self.batch_size):
             chunk = sequences[start : start + self.batch_size]
-            rows, width = len(chunk), max(len(s) for s in chunk)
-            tokens = torch.full((rows, width), self.end_id, dtype=torch.long)
-            valid = torch.zeros((rows, width), dtype=torch.long)
-            for row, seq in enumerate(chunk):
-                tokens[row, : len(seq)] = torch.tensor(seq)
-                valid[row, : len(seq)] = 1
-            tokens, valid = tokens.to(self.device), valid.to(self.device)
-            mask = torch.cat(
-                [torch.ones(rows, len(ids), dtype=torch.long, device=self.device), valid], dim=1
+            cache_rows = self._repeat(cache, len(chunk))
+            picked = candidate_token_logprobs(
+                self.model, cache_rows, first_logprobs, len(ids), chunk, self.end_id
             )
-            logprobs = first_logprobs.expand(rows, -1)[:, None, :]
-            if width > 1:
-                out = self.model(
-                    input_ids=tokens[:, :-1], past_key_values=self._repeat(cache, rows),
-                    attention_mask=mask[:, :-1], use_cache=True,
-                )  # fmt: skip
-                rest = torch.log_softmax(_widen(out.logits), dim=-1)
-                logprobs = torch.cat([logprobs, rest], dim=1)
-            picked = logprobs.gather(-1, tokens[:, :, None]).squeeze(-1)
-            picked = torch.where(valid.bool(), picked, torch.zeros_like(picked))
             totals.extend(float(x) for x in picked.double().sum(dim=1).tolist())
         return CandidateScores(logprobs=tuple(totals), exact=True)
+
+
+def candidate_token_logprobs(
+    model: Any, cache: Any, first_logprobs: Any, prompt_len: int,
+    sequences: Sequence[Sequence[int]], pad_id: int,
+) -> Any:  # fmt: skip
+    """log P of each candidate token given the prompt and the tokens before it: a (rows,
+    width) tensor, zero past each candidate's end. ``cache`` is the prompt's KV cache
+    already repeated to one row per candidate, ``first_logprobs`` (1, V) the prompt's
+    next-token log-probabilities. Differentiable: fine-tuning uses it with gradients."""
+    import torch
+
+    device = first_logprobs.device
+    rows, width = len(sequences), max(len(s) for s in sequences)
+    tokens = torch.full((rows, width), pad_id, dtype=torch.long)
+    valid = torch.zeros((rows, width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        tokens[row, : len(seq)] = torch.tensor(list(seq))
+        valid[row, : len(seq)] = 1
+    tokens, valid = tokens.to(device), valid.to(device)
+    mask = torch.cat([torch.ones(rows, prompt_len, dtype=torch.long, device=device), valid], 1)
+    logprobs = first_logprobs.expand(rows, -1)[:, None, :]
+    if width > 1:
+        out = model(
+            input_ids=tokens[:, :-1], past_key_values=cache, attention_mask=mask[:, :-1],
+            use_cache=True,
+        )  # fmt: skip
+        rest = torch.log_softmax(_widen(out.logits), dim=-1)
+        logprobs = torch.cat([logprobs, rest], dim=1)
+    picked = logprobs.gather(-1, tokens[:, :, None]).squeeze(-1)
+    return torch.where(valid.bool(), picked, torch.zeros_like(picked))
 
 
 def _widen(logits: Any) -> Any:

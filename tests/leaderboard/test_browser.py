@@ -3,12 +3,13 @@ request beyond file:// refused and recorded."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, Tab
+from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, ROOT, Tab
 
 
 def column(page: Page, key: str) -> list[str]:
@@ -206,6 +207,53 @@ def test_rows_with_several_answers_per_call_are_marked(real_site: Path, tab: Tab
     run = next(real_site.glob("runs/smollm2-*/multi_turn/dice_d6.html")).relative_to(real_site)
     detail = tab.open(real_site, str(run))
     assert detail.locator("#dependence h2").first.inner_text() == "Several answers per call"
+    tab.check_clean()
+
+
+def _committed_distances(model_name: str, method: str) -> dict[str, float]:
+    """TVD per task (1 - accuracy for a sampled control) of the committed runs of one hf
+    model and method, read from their JSON (files in name order, so the newest file of a
+    task wins, as on the site)."""
+    found: dict[str, float] = {}
+    for path in sorted((ROOT / "results").glob("results_hf_*.json")):
+        document = json.loads(path.read_text())
+        model = document["config"]["model"]
+        if model["backend"] != "hf" or model["name"] != model_name:
+            continue
+        for name, methods in document["results"].items():
+            values = methods.get(method, {}).get("values", {})
+            if values.get("tvd") is not None:
+                found[name] = values["tvd"]
+            elif values.get("accuracy") is not None:
+                found[name] = 1 - values["accuracy"]
+    assert found, f"no committed hf {method} result for {model_name}"
+    return found
+
+
+def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
+    real_site: Path, tab: Tab
+) -> None:
+    """The committed SmolLM2 checkpoints against hf:smollm2, task by task, with the split:
+    the page's numbers are the result files' numbers."""
+    page = tab.open(real_site, "finetune.html")
+    sections = page.locator("section.checkpoint")
+    assert sections.count() >= 4  # two checkpoints, each measured by logprob and direct
+    methods = set()
+    for i in range(sections.count()):
+        section = sections.nth(i)
+        title = section.locator("h2").inner_text()
+        name, method = title.split()[0].removeprefix("hf:"), title.split()[-1]
+        methods.add(method)
+        base, tuned = _committed_distances("smollm2", method), _committed_distances(name, method)
+        splits = set()
+        for row in section.locator("table.changes tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            task, split = cells[0], cells[1]
+            splits.add(split)
+            assert cells[3] == f"{base[task]:.3g}" and cells[4] == f"{tuned[task]:.3g}", task
+        assert {"train", "heldout"} <= splits, title
+        assert section.locator("table.summary tbody tr[data-group]").count() == 4
+    assert methods == {"logprob", "direct"}
     tab.check_clean()
 
 
