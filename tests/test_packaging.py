@@ -101,10 +101,24 @@ def test_wheel_contains_every_task_yaml(wheel: Path) -> None:
     import zipfile
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {n.removeprefix("randbench/task_yaml/") for n in names if n.endswith(".yaml")}
+    prefix = "randbench/task_yaml/"
+    yamls = [n for n in names if n.startswith(prefix) and n.endswith(".yaml")]
+    shipped = {n.removeprefix(prefix) for n in yamls}
     in_tree = {str(p.relative_to(ROOT / "task_yaml")) for p in (ROOT / "task_yaml").rglob("*.yaml")}
     assert shipped == in_tree
     assert "randbench/py.typed" in names
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_data_files_the_code_reads(wheel: Path) -> None:
+    """The open-ended references and calibration pairs, and the fine-tuning module's
+    held-out text: read through importlib.resources, so they must ship in the wheel."""
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = {f"randbench/data/{p.name}" for p in (ROOT / "benchmark" / "data").glob("*.yaml")}
+    assert data and data <= names
+    assert "randbench/finetune/heldout_text.txt" in names
 
 
 @pytest.mark.slow
