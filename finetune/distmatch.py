@@ -21,7 +21,13 @@ from typing import Any
 from randbench.finetune.data import load_data
 from randbench.finetune.settings import LoraSettings, TrainSettings
 from randbench.finetune.tokens import distmatch_features
-from randbench.finetune.train import Trained, last_logged, run_training, trainer_arguments
+from randbench.finetune.train import (
+    Trained,
+    last_logged,
+    run_training,
+    trained,
+    trainer_arguments,
+)
 
 
 def entropy(weights: list[float]) -> float:
@@ -144,15 +150,11 @@ def train_distmatch(
             pad_id=pad_id,
         )
         output = trainer.train()
-        history = trainer.state.log_history
-        return Trained(
-            steps=trainer.state.global_step,
-            final_loss=last_logged(history, "loss") or float(output.training_loss),
-            extra={
-                "final_kl": last_logged(history, "kl"),
-                "stopped_near_optimum": bool(getattr(trainer.state, "stopped_near_optimum", 0)),
-                "mean_loss": float(output.training_loss),
-            },
+        return trained(
+            trainer,
+            output,
+            final_kl=last_logged(trainer.state.log_history, "kl"),
+            stopped_near_optimum=bool(getattr(trainer.state, "stopped_near_optimum", False)),
         )
 
     return run_training(

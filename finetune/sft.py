@@ -15,7 +15,7 @@ from typing import Any
 from randbench.finetune.data import load_data
 from randbench.finetune.settings import LoraSettings, TrainSettings
 from randbench.finetune.tokens import sft_features
-from randbench.finetune.train import Trained, last_logged, run_training, trainer_arguments
+from randbench.finetune.train import Trained, run_training, trained, trainer_arguments
 
 
 def tokenized_sft(data_dir: Path, backend: Any) -> Any:
@@ -62,13 +62,7 @@ def train_sft(
 
     def train(backend: Any, model: Any, work_dir: str) -> Trained:
         trainer = sft_trainer(backend, model, data_dir, settings, work_dir)
-        output = trainer.train()
-        final = last_logged(trainer.state.log_history, "loss")
-        return Trained(
-            steps=trainer.state.global_step,
-            final_loss=final if final is not None else float(output.training_loss),
-            extra={"mean_loss": float(output.training_loss)},
-        )
+        return trained(trainer, trainer.train())
 
     return run_training(
         method="sft", base=base, data_dir=data_dir, out=out, lora=lora or LoraSettings(),

@@ -138,6 +138,18 @@ def device_name(backend: Any) -> str:
     return f"cpu: {torch.get_num_threads()} threads"
 
 
+def trained(trainer: Any, output: Any, **extra: Any) -> Trained:
+    """What a finished ``Trainer`` run reports: its steps, the last logged loss (the mean
+    over the run when nothing was logged) and the mean loss, plus ``extra``."""
+    final = last_logged(trainer.state.log_history, "loss")
+    mean = float(output.training_loss)
+    return Trained(
+        steps=trainer.state.global_step,
+        final_loss=final if final is not None else mean,
+        extra={**extra, "mean_loss": mean},
+    )
+
+
 def last_logged(history: list[dict[str, Any]], key: str) -> float | None:
     values = [entry[key] for entry in history if key in entry]
     return float(values[-1]) if values else None
