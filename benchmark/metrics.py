@@ -164,7 +164,7 @@ def _tvd_with_null(
     n = int(counts.sum())
     tvd = stats.tvd(counts, probs)
     null = stats.tvd_null(n, probs, rng=rng, n_sim=n_sim)
-    ci = stats.multinomial_ci(counts, probs, stats.tvd, rng=rng, n_resamples=n_sim)
+    ci = stats.multinomial_ci(counts, probs, stats.tvd_rows, rng=rng, n_resamples=n_sim, rows=True)
     metrics.values.update(tvd=tvd, tvd_null_mean=null.mean, excess_tvd=stats.excess_tvd(tvd, null))
     metrics.intervals.update(tvd=(ci.low, ci.high), tvd_null=(null.low, null.high))
 

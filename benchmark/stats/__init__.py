@@ -22,6 +22,7 @@ from randbench.stats.categorical import (
     support_coverage,
     tvd,
     tvd_null,
+    tvd_rows,
 )
 from randbench.stats.compare import compare_counts
 from randbench.stats.continuous import continuous_gof
@@ -108,5 +109,6 @@ __all__ = [
     "support_coverage",
     "tvd",
     "tvd_null",
+    "tvd_rows",
     "wilson_interval",
 ]

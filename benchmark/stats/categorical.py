@@ -166,6 +166,22 @@ def tvd(counts: ArrayLike, probs: ArrayLike) -> float:
     return float(0.5 * np.abs(c / c.sum() - p).sum())
 
 
+def tvd_rows(counts: ArrayLike, probs: ArrayLike) -> FloatArray:
+    """:func:`tvd` of every row of a 2-D array of count vectors, validated once (the
+    bootstrap of :func:`randbench.stats.multinomial_ci` draws thousands of rows)."""
+    rows = np.asarray(counts, dtype=np.float64)
+    if rows.ndim != 2:
+        raise ValueError("counts must be a 2-D array, one count vector per row")
+    _on_support(rows.sum(axis=0), probs)
+    p = _as_probs(probs, rows.shape[1])
+    keep = p > 0
+    c, p = rows[:, keep], p[keep]
+    totals = c.sum(axis=1, keepdims=True)
+    if np.any(totals <= 0):
+        raise ValueError("no observations in a row")
+    return np.asarray(0.5 * np.abs(c / totals - p).sum(axis=1), dtype=np.float64)
+
+
 def tvd_null(n: int, probs: ArrayLike, *, rng: np.random.Generator, n_sim: int = 2000) -> NullBand:
     """TVD of a perfect sampler at sample size ``n``: mean and 2.5%/97.5% percentiles.
 

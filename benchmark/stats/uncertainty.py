@@ -22,7 +22,7 @@ __all__ = ["bootstrap_ci", "fdr", "multinomial_ci", "wilson_interval"]
 
 FloatArray = NDArray[np.float64]
 StatisticFn = Callable[[FloatArray], float]
-CountStatisticFn = Callable[[NDArray[np.int64], FloatArray], float]
+CountStatisticFn = Callable[[NDArray[np.int64], FloatArray], "float | FloatArray"]
 
 
 def _check_confidence(confidence: float) -> None:
@@ -95,11 +95,13 @@ def multinomial_ci(
     rng: np.random.Generator,
     confidence: float = 0.95,
     n_resamples: int = 2000,
+    rows: bool = False,
 ) -> Interval:
     """Percentile interval of ``statistic_of_counts(counts, probs)`` by parametric bootstrap.
 
     Count vectors are redrawn from the observed proportions, multinomial(n, counts / n),
-    and the statistic (e.g. TVD to the target ``probs``) is evaluated on each.
+    and the statistic (e.g. TVD to the target ``probs``) is evaluated on each; with
+    ``rows``, the statistic takes all of them at once, one per row, and returns an array.
     """
     _check_confidence(confidence)
     c = np.asarray(counts, dtype=np.int64)
@@ -108,7 +110,10 @@ def multinomial_ci(
     if c.ndim != 1 or n <= 0 or np.any(c < 0):
         raise ValueError("counts must be a 1-D array of non-negative counts, not all zero")
     draws = rng.multinomial(n, c / n, size=n_resamples)
-    values = np.array([float(statistic_of_counts(row, p)) for row in draws])
+    if rows:
+        values = np.asarray(statistic_of_counts(draws, p), dtype=np.float64)
+    else:
+        values = np.array([float(statistic_of_counts(row, p)) for row in draws])
     tail = 100.0 * (1.0 - confidence) / 2.0
     low, high = np.percentile(values, [tail, 100.0 - tail])
     return Interval(float(low), float(high), "percentile")

