@@ -65,7 +65,7 @@ MODEL_ARGS: dict[str, str] = {
     "chat_template": "apply the GGUF's chat template (default true; false: raw text, base models)",
     "dequantize": "run a float32 copy of the GGUF's weights, made once in the model cache: the "
     "same values, faster on CPU for small models (default: true for smollm2, else false)",
-    "parallel": "samples (default 32) and scored candidates (default 1) decoded side by "
+    "parallel": "samples (default 64) and scored candidates (default 1) decoded side by "
     "side; 1 makes every result bit-for-bit independent of the batch (a resumed run then "
     "redraws exactly what an uninterrupted one would have), more is faster, but batched "
     "arithmetic moves logits slightly with the batch's composition",
@@ -80,8 +80,9 @@ tokens/s with 64 in flight against 317 with 32: a decode call costs about 15 ms 
 the weights before the first token, so the fuller the call the better. Scoring keeps one
 candidate at a time by default: its log-probabilities are then exact to the bit."""
 NUCLEUS_HEAD = 256
-DRAW_BLOCK = 256
 """Top-p sorts only the 256 most probable tokens when they hold the nucleus."""
+DRAW_BLOCK = 256
+"""Tokens per block of the cumulative mass a draw searches (see :class:`NextToken`)."""
 
 _SHA256: dict[tuple[str, int, int], str] = {}
 
