@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from randbench.dependence import reproducibility, stated_distribution, within_call
-from randbench.harness.backends.base import Backend, BackendError, CompletionSink
+from randbench.harness.backends.base import Backend, BackendError
 from randbench.harness.cache import ResponseCache, RunKey
 from randbench.harness.methods.base import Method, Reading, SamplingMethod, ScoringMethod
 from randbench.harness.requests import (
@@ -54,6 +55,9 @@ class RunConfig:
     sampler reaches 1/stop_alpha (:mod:`randbench.stopping`); None samples every task fully."""
     min_samples: int = 50
     """Answers a task gets before it may stop early."""
+    tasks_in_flight: int = 8
+    """Tasks whose next batch goes to the backend in one call (a local backend decodes
+    their samples side by side; an API backend has more requests to keep in flight)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,34 @@ def decode_unit(stored: object) -> tuple[str, ...]:
     raise ValueError(f"cache entry is not a unit of replies: {stored!r:.80}")
 
 
+@dataclass
+class _Round:
+    """One round of calls of one task: its requests, the units each request's samples belong
+    to, and the replies by unit as the backend hands them over."""
+
+    requests: list[GenerateRequest] = field(default_factory=list)
+    owners: list[list[int]] = field(default_factory=list)
+    fresh: dict[int, str] = field(default_factory=dict)
+
+
+_Sampling = Generator[_Round, None, TaskRun]
+"""A sampling task in progress: it yields each round of calls and ends with its run."""
+
+
+def _advance(
+    index: int,
+    job: _Sampling,
+    runs: dict[int, TaskRun],
+    active: dict[int, tuple[_Sampling, _Round]],
+) -> None:
+    """Advance ``job`` to its next round (into ``active``) or to its end (into ``runs``)."""
+    try:
+        active[index] = (job, next(job))
+    except StopIteration as done:
+        active.pop(index, None)
+        runs[index] = done.value
+
+
 class Runner:
     def __init__(
         self,
@@ -251,9 +283,28 @@ class Runner:
             for method in methods:
                 method.options(task)
         self.backend.bind(tasks)
-        return [self.run_one(task, method) for task in tasks for method in methods]
+        return self._drive([(task, method) for task in tasks for method in methods])
 
-    def run_one(self, task: Task, method: Method) -> TaskRun:
+    def _drive(self, jobs: Sequence[tuple[Task, Method]]) -> list[TaskRun]:
+        """Run ``jobs`` in order, the next round of up to ``tasks_in_flight`` sampling jobs
+        in one backend call. A job's own batches stay in order, each asked after the one
+        before it was judged, so early stopping ends a task where it would have alone."""
+        runs: dict[int, TaskRun] = {}
+        queue = deque(enumerate(jobs))
+        active: dict[int, tuple[_Sampling, _Round]] = {}
+        while queue or active:
+            while queue and len(active) < max(1, self.config.tasks_in_flight):
+                index, (task, method) = queue.popleft()
+                job = self._start(task, method)
+                if isinstance(job, TaskRun):
+                    runs[index] = job
+                else:
+                    _advance(index, job, runs, active)
+            if active:
+                self._call(active, runs)
+        return [runs[i] for i in range(len(jobs))]
+
+    def _start(self, task: Task, method: Method) -> TaskRun | _Sampling:
         reason = method.not_applicable(task)
         if reason is not None:
             self.advance(self.work(task, method))
@@ -263,6 +314,36 @@ class Runner:
         if isinstance(method, SamplingMethod):
             return self._sample(task, method)
         raise TypeError(f"method {method.name!r} is neither a sampling nor a scoring method")
+
+    def _call(self, active: dict[int, tuple[_Sampling, _Round]], runs: dict[int, TaskRun]) -> None:
+        """One backend call for the current round of every active job. A failure, in the call
+        or in a job that got too few samples, ends every job (each keeps the units that
+        finished) and is raised."""
+        rounds = list(active.items())
+        requests = [request for _, (_, round_) in rounds for request in round_.requests]
+        owners = [(round_, i) for _, (_, round_) in rounds for i in range(len(round_.requests))]
+
+        def keep(request: int, position: int, reply: Completion) -> None:
+            round_, local = owners[request]
+            round_.fresh[round_.owners[local][position]] = reply.text
+
+        try:
+            self.backend.generate_each(requests, keep)
+        except BaseException:
+            for _, (job, _) in rounds:
+                job.close()
+            raise
+        failure: BaseException | None = None
+        for index, (job, _) in rounds:
+            try:
+                _advance(index, job, runs, active)
+            except BaseException as error:  # a job the backend gave too few samples
+                active.pop(index, None)
+                failure = failure or error
+        if failure is not None:
+            for job, _ in active.values():
+                job.close()
+            raise failure
 
     def work(self, task: Task, method: Method) -> int:
         """Progress units: the units of a sampling method, one for a scoring method."""
@@ -279,7 +360,7 @@ class Runner:
             seed=self.config.seed,
         ).digest()
 
-    def _sample(self, task: Task, method: SamplingMethod) -> TaskRun:
+    def _sample(self, task: Task, method: SamplingMethod) -> _Sampling:
         params = sampling_params(task, self.config)
         run = TaskRun(task, method.name, sampling=params)
         key = self._key(task, method, vars(params))
@@ -294,7 +375,7 @@ class Runner:
             done = min(start + self.config.batch_size, n)
             todo = [i for i in range(start, done) if i not in units]
             if todo:
-                self._converse(run, method, key, params, todo, units)
+                yield from self._converse(run, method, key, params, todo, units)
             if evidence is not None and done < n:
                 run.stopped = evidence.conclusive(units, done, n, self.config)
                 if run.stopped is not None:
@@ -315,10 +396,11 @@ class Runner:
         params: SamplingParams,
         batch: list[int],
         done: dict[int, tuple[str, ...]],
-    ) -> None:
-        """Ask every call of the units in ``batch``, one round of calls at a time; each unit
-        goes to the cache the moment its last call returns, so a kill loses only units in
-        flight and a resumed run asks them again from their first call."""
+    ) -> Generator[_Round, None, None]:
+        """Ask every call of the units in ``batch``, one round of calls at a time (each round
+        is yielded to the driver, which asks the backend); each unit goes to the cache the
+        moment its last call returns, so a kill loses only units in flight and a resumed run
+        asks them again from their first call."""
         task = run.task
         replies: dict[int, tuple[str, ...]] = dict.fromkeys(batch, ())
         asking = self._next_round(task, method, replies)
@@ -326,16 +408,16 @@ class Runner:
             groups: dict[Prompt, list[int]] = {}
             for unit, prompt in asking.items():
                 groups.setdefault(prompt, []).append(unit)
-            requests, owners = [], []
+            round_ = _Round()
             for prompt, members in groups.items():
                 call = len(replies[members[0]])
                 seeds = tuple(self._seed(task, method, u, len(replies[u])) for u in members)
                 form = method.form(task, call)
-                requests.append(GenerateRequest(task.name, prompt, params, seeds, form))
-                owners.append(members)
-            fresh: dict[int, str] = {}
+                round_.requests.append(GenerateRequest(task.name, prompt, params, seeds, form))
+                round_.owners.append(members)
+            fresh = round_.fresh
             try:
-                self.backend.generate_each(requests, self._keeper(owners, fresh))
+                yield round_
             finally:  # a failure part-way keeps every unit that finished
                 for unit, text in fresh.items():
                     replies[unit] = (*replies[unit], text)
@@ -345,10 +427,10 @@ class Runner:
                 done.update(finished)
                 self.advance(len(finished))
             run.model_calls += 1
-            if len(fresh) != sum(len(m) for m in owners):
+            expected = sum(len(m) for m in round_.owners)
+            if len(fresh) != expected:
                 raise BackendError(
-                    f"backend returned {len(fresh)} of {sum(len(m) for m in owners)} "
-                    f"samples for {task.name}"
+                    f"backend returned {len(fresh)} of {expected} samples for {task.name}"
                 )
 
     @staticmethod
@@ -362,15 +444,6 @@ class Runner:
             if prompt is not None:
                 asking[unit] = prompt
         return asking
-
-    @staticmethod
-    def _keeper(owners: list[list[int]], fresh: dict[int, str]) -> CompletionSink:
-        """Completions of one round, by unit, as the backend hands them over."""
-
-        def keep(request: int, position: int, reply: Completion) -> None:
-            fresh[owners[request][position]] = reply.text
-
-        return keep
 
     def _score(self, task: Task, method: ScoringMethod) -> TaskRun:
         run = TaskRun(task, method.name)

@@ -73,6 +73,14 @@ def run_command(
     min_samples: Annotated[
         int, typer.Option(min=1, help="Answers a task gets before it may stop early.")
     ] = 50,
+    tasks_in_flight: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Tasks whose next batch goes to the model in one call (sampled side "
+            "by side by local backends; more requests in flight for API backends).",
+        ),
+    ] = 8,
 ) -> None:
     """Ask a model every selected task with every method, score it, write result files."""
     try:
@@ -91,6 +99,7 @@ def run_command(
         seed=seed, samples=samples, temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, batch_size=batch_size,
         stop_alpha=stop_alpha if stop_early else None, min_samples=min_samples,
+        tasks_in_flight=tasks_in_flight,
     )  # fmt: skip
     response_cache = ResponseCache(cache)
     with _progress() as progress:

@@ -4,24 +4,21 @@
 
 Prompt sharing (DESIGN.md): each request's prompt is rendered, tokenized and
 evaluated once, into sequence 0 of the KV cache. Every sample (or scored candidate)
-runs in a sequence of its own that shares the prompt's cache cells
-(``llama_memory_seq_cp``, no copy), so only the sample's own tokens are evaluated;
-the prompt's last logits are kept, so every sample's first token is drawn without
-touching the model. ``parallel=K`` decodes K samples (default 64) or scored candidates
-(default 1) per call; ``parallel=1`` keeps every result independent of what else is in
-the batch, at about half the sampling speed on 2 CPU cores.
+runs in a sequence of its own that starts from the prompt's cells, so only the sample's
+own tokens are evaluated; the prompt's last logits are kept, so every sample's first token
+is drawn without touching the model. Short answers (under 16 tokens) and scoring use one
+shared cache, where a sample shares the prompt's cells without copying them; long answers
+use one small cache stream per sample, a copy of the prompt's, so that a token attends
+over its own sample's cells only (:mod:`.llama_context` has the measurements).
+``parallel=K`` decodes K samples (default 64) or scored candidates (default 1) per call;
+``parallel=1`` keeps every result independent of what else is in the batch, at about half
+the sampling speed on 2 CPU cores.
 
-Two more kinds of sharing, both exact. Samples that have written the same tokens so far
-are one branch: one sequence, one decode and one next-token distribution serve them all,
-and each draws its next token with its own generator (a model that answers "4" forty
-times in fifty decodes the "4" once). With ``parallel`` > 1, a prompt that opens like the
-previous request's keeps those cache cells and evaluates only the rest (the in-context
-tasks of a family share their opening).
-
-Sampling is done here, in numpy, from the full distribution: temperature, then
-top-p, then one draw from a generator seeded with the sample's own seed — no
-hidden top-k / min-p truncation (llama.cpp's default sampler chain has both), and
-the same seed and prompt always give the same completion (with ``parallel=1``).
+Three more kinds of sharing (:mod:`.llama_sampling`). Samples that have written the same
+tokens so far are one branch, decoded once. The samples of consecutive requests are
+decoded side by side (continuous batching), so decode calls stay full. And with
+``parallel`` > 1, a prompt that opens like the previous request's keeps those cache cells
+and evaluates only the rest (the in-context tasks of a family share their opening).
 
 Scoring: log P(candidate, end of turn | prompt), or log P(candidate + delimiter | prompt)
 when the task declares one (``ScoreRequest.until``). The candidate is tokenized on its
@@ -38,14 +35,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from randbench.harness.backends.base import Backend, Capability, ModelSpec, register_backend
+from randbench.harness.backends.base import (
+    Backend,
+    Capability,
+    CompletionSink,
+    ModelSpec,
+    register_backend,
+)
 from randbench.harness.backends.chat import end_of_turn_text, render_prompt
+from randbench.harness.backends.llama_context import DecodeContext, Entry
+from randbench.harness.backends.llama_sampling import Sampler
 from randbench.harness.dequantize import dequantized_gguf
 from randbench.harness.models import file_sha256
 from randbench.harness.requests import (
@@ -53,13 +57,15 @@ from randbench.harness.requests import (
     Completion,
     GenerateRequest,
     Prompt,
-    SamplingParams,
     ScoreRequest,
 )
 
 INSTALL = "pip install 'randbench[llamacpp]'"
 MODEL_ARGS: dict[str, str] = {
-    "n_ctx": "KV cache cells: the prompt plus the samples in flight (default 4096)",
+    "n_ctx": "cells of the shared KV cache (scoring, short answers): the prompt plus the samples "
+    "in flight (default 4096)",
+    "stream_cells": "cells of the per-sample KV streams for answers of 16 tokens or more, all "
+    "streams together (default 16384); fewer streams, fewer samples in flight",
     "n_threads": "CPU threads (default: all cores)",
     "n_batch": "tokens per decode call (default 512)",
     "chat_template": "apply the GGUF's chat template (default true; false: raw text, base models)",
@@ -71,19 +77,22 @@ MODEL_ARGS: dict[str, str] = {
     "arithmetic moves logits slightly with the batch's composition",
 }
 
-MAX_PARALLEL = 256
+MAX_PARALLEL = 255
+"""llama.cpp holds at most 256 sequences, the prompt's among them."""
 DEFAULT_N_CTX = 4096
+DEFAULT_STREAM_CELLS = 16384
+"""64 streams of 256 cells: SmolLM2's library prompts and answers fit one (the longest, the
+in-context story tasks, take 512); 377 MB of float16 cells."""
+STREAM_MIN_TOKENS = 16
+"""Answers of this many tokens or more are sampled in streams; shorter ones in the shared
+cache, where a sample's cells cost no copy and their attention is over few cells anyway."""
+STREAM_QUANTUM = 256
 DEFAULT_SAMPLING_PARALLEL = 64
 """Samples in flight unless ``parallel`` says otherwise. On 2 CPU cores SmolLM2's float32
 copy samples the library's single-answer tasks (50 samples, up to 64 tokens each) at 364
 tokens/s with 64 in flight against 317 with 32: a decode call costs about 15 ms for reading
 the weights before the first token, so the fuller the call the better. Scoring keeps one
 candidate at a time by default: its log-probabilities are then exact to the bit."""
-NUCLEUS_HEAD = 256
-"""Top-p sorts only the 256 most probable tokens when they hold the nucleus."""
-DRAW_BLOCK = 256
-"""Tokens per block of the cumulative mass a draw searches (see :class:`NextToken`)."""
-
 _SHA256: dict[tuple[str, int, int], str] = {}
 
 
@@ -100,70 +109,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64)
     z -= z.max(axis=-1, keepdims=True)
     return np.asarray(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)), dtype=np.float64)
-
-
-class NextToken:
-    """The next-token distribution at one prefix: softmax(logits / temperature), restricted
-    to the top-p nucleus (the smallest set of most probable tokens whose mass reaches top_p);
-    temperature 0 is argmax. Computed once per prefix and drawn from by every sample that
-    has written that prefix, each with its own generator."""
-
-    def __init__(self, logits: np.ndarray, temperature: float, top_p: float) -> None:
-        self.argmax: int | None = None
-        self.weights = self.block_cdf = np.empty(0)
-        if temperature <= 0:
-            self.argmax = int(np.argmax(logits))
-            return
-        # exp in float32 is 14x faster than in float64 here; sums are taken in float64.
-        z = np.asarray(logits, dtype=np.float32) / np.float32(temperature)
-        p = np.exp(z - z.max()).astype(np.float64)
-        if top_p < 1.0:
-            total = p.sum()
-            # Sort only the head of the distribution when it already holds the nucleus.
-            head = min(NUCLEUS_HEAD, len(p))
-            order = np.argpartition(-p, head - 1)[:head] if head < len(p) else np.arange(len(p))
-            if p[order].sum() < top_p * total:
-                order = np.arange(len(p))
-            order = order[np.lexsort((order, -p[order]))]
-            cumulative = np.cumsum(p[order])
-            keep = order[: int(np.searchsorted(cumulative, top_p * total)) + 1]
-            nucleus = np.zeros_like(p)
-            nucleus[keep] = p[keep]
-            p = nucleus
-        self.weights = p
-        # Cumulative mass by blocks; a draw sums within its one block (a full cumulative sum
-        # of the vocabulary per prefix was a tenth of the sampling time).
-        self.block_cdf = np.cumsum(np.add.reduceat(p, np.arange(0, len(p), DRAW_BLOCK)))
-
-    def draw(self, rng: np.random.Generator) -> int:
-        """Inverse-CDF draw: the first token whose cumulative mass exceeds u * total."""
-        if self.argmax is not None:
-            return self.argmax
-        target = rng.random() * self.block_cdf[-1]
-        block = min(
-            int(np.searchsorted(self.block_cdf, target, side="right")), len(self.block_cdf) - 1
-        )
-        start = block * DRAW_BLOCK
-        within = np.cumsum(self.weights[start : start + DRAW_BLOCK])
-        below = self.block_cdf[block - 1] if block else 0.0
-        index = start + min(
-            int(np.searchsorted(within, target - below, side="right")), len(within) - 1
-        )
-        while self.weights[index] == 0 and index > 0:  # rounding at a block's edge
-            index -= 1
-        return index
-
-
-@dataclass
-class _Branch:
-    """Samples of one request that have written the same tokens so far. One sequence of the
-    KV cache holds the prompt and these tokens, and one row of logits serves them all: a
-    sample costs a decode only where it first differs from every other sample in flight."""
-
-    tokens: list[int]
-    samples: list[int]
-    sequence: int
-    logits: np.ndarray
 
 
 def _int_arg(args: dict[str, Any], name: str, default: int) -> int:
@@ -195,6 +140,7 @@ class LlamaCppBackend(Backend):
         self.n_ctx = _int_arg(args, "n_ctx", DEFAULT_N_CTX)
         self.n_threads = _int_arg(args, "n_threads", os.cpu_count() or 1)
         self.n_batch = _int_arg(args, "n_batch", 512)
+        self.stream_cells = _int_arg(args, "stream_cells", DEFAULT_STREAM_CELLS)
         given = "parallel" in args
         self.parallel = min(_int_arg(args, "parallel", DEFAULT_SAMPLING_PARALLEL), MAX_PARALLEL)
         self.score_parallel = self.parallel if given else 1
@@ -217,7 +163,7 @@ class LlamaCppBackend(Backend):
         """The GGUF llama.cpp runs: the source, or its float32 copy."""
         self._llama_cpp = llama_cpp
         # The Llama object gives the weights, vocabulary and metadata; decoding runs in a
-        # multi-sequence context of our own (_open_context), so its own context stays tiny.
+        # multi-sequence context of our own (DecodeContext), so its own context stays tiny.
         self.llama = llama_cpp.Llama(
             str(self.path), n_ctx=32, n_batch=32, n_threads=self.n_threads, verbose=False
         )
@@ -236,12 +182,15 @@ class LlamaCppBackend(Backend):
                     "for a base model pass --model-args chat_template=false"
                 )
         self.end_of_turn = self._end_of_turn_token()
-        self._open_context()
+        self._shared = self._context(False, self.n_ctx)
+        """The unified cache: scoring, short answers, and everything with ``parallel=1``."""
+        self._streams: DecodeContext | None = None
+        """One stream per sample, for long answers; opened at the first of them."""
         self.tokens_evaluated = 0
         """Tokens run through the model so far (prompts + samples + candidates)."""
         self.prompt_evaluations = 0
-        self._prompt: list[int] = []
-        """The tokens in sequence 0."""
+        self.sample_decodes = 0
+        """Decode calls that advanced samples or candidates (prompts not counted)."""
 
     # -- setup ---------------------------------------------------------------------
 
@@ -317,163 +266,98 @@ class LlamaCppBackend(Backend):
 
     # -- the model -----------------------------------------------------------------
 
-    def _open_context(self) -> None:
-        """A context of its own with ``parallel`` sequences over one unified KV cache: the
-        prompt lives in sequence 0 and is shared (not copied) by sequences 1..parallel, each
-        of which decodes one sample or candidate; one decode call advances all of them."""
-        internals = self._llama_cpp._internals
-        # Llama's own settings (no flash attention, rope/yarn from the model), resized.
-        template = self.llama.context_params
-        params = type(template).from_buffer_copy(template)
-        params.n_ctx = self.n_ctx
-        params.n_batch = params.n_ubatch = self.n_batch
-        params.n_seq_max = self.parallel + 1
-        params.kv_unified = True
-        params.n_threads = params.n_threads_batch = self.n_threads
-        self._ctx = internals.LlamaContext(model=self.llama._model, params=params, verbose=False)
-        self._memory = self._ctx.memory
-        self._batch = internals.LlamaBatch(
-            n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=False
-        )
+    def _context(self, streams: bool, cells: int) -> DecodeContext:
+        return DecodeContext(
+            self._llama_cpp, self.llama, sequences=self._sequences(streams, cells), cells=cells,
+            streams=streams, n_batch=self.n_batch, n_threads=self.n_threads,
+        )  # fmt: skip
 
-    def _run(self, entries: Sequence[tuple[int, int, int, bool]]) -> np.ndarray:
-        """Decode ``(token, position, sequence, wants_logits)`` entries, ``n_batch`` at a time;
-        the logits of the entries that want them, in order, as rows."""
-        lib, batch = self._llama_cpp, self._batch.batch
-        rows = []
-        for start in range(0, len(entries), self.n_batch):
-            chunk = entries[start : start + self.n_batch]
-            batch.n_tokens = len(chunk)
-            for i, (token, position, sequence, wants) in enumerate(chunk):
-                batch.token[i] = token
-                batch.pos[i] = position
-                batch.seq_id[i][0] = sequence
-                batch.n_seq_id[i] = 1
-                batch.logits[i] = wants
-            code = lib.llama_decode(self._ctx.ctx, batch)
-            if code != 0:
-                raise RuntimeError(
-                    f"llama_decode returned {code} (KV cache full? raise n_ctx={self.n_ctx})"
-                )
-            n_out = sum(1 for entry in chunk if entry[3])
-            if n_out:
-                logits = np.ctypeslib.as_array(
-                    lib.llama_get_logits(self._ctx.ctx), shape=(n_out * self.n_vocab,)
-                )
-                rows.append(logits.reshape(n_out, self.n_vocab).copy())
+    def _sequences(self, streams: bool, cells: int) -> int:
+        """The prompt's sequence and ``parallel`` more, as many as the streams' cells allow."""
+        if not streams:
+            return self.parallel + 1
+        return max(2, min(self.parallel + 1, self.stream_cells // cells))
+
+    # The sampler's engine (:class:`.llama_sampling.Engine`).
+
+    def decode(self, context: DecodeContext, entries: Sequence[Entry]) -> np.ndarray:
         self.tokens_evaluated += len(entries)
-        return np.concatenate(rows) if rows else np.empty((0, self.n_vocab), np.float32)
+        self.sample_decodes += 1
+        return context.run(entries)
 
-    def _fork(self, sequence: int, cells: int, source: int = 0) -> None:
-        """Empty ``sequence`` and let it share the first ``cells`` cache entries of ``source``
-        (the prompt's sequence unless told)."""
-        lib = self._llama_cpp
-        lib.llama_memory_seq_rm(self._memory, sequence, -1, -1)
-        lib.llama_memory_seq_cp(self._memory, source, sequence, 0, cells)
-
-    def _prefill(self, prompt: Prompt, reuse: bool) -> tuple[int, np.ndarray]:
-        """Evaluate the prompt into sequence 0; its last logits. With ``reuse``, the cells of
-        the previous prompt are kept as far as the two agree (the in-context tasks of one
-        family open alike), and only the rest is evaluated. The logits then match a whole
-        evaluation up to rounding (up to 3e-3 nats on SmolLM2, where the float16 cache cells
-        amplify it), so a run's draws depend on the order of its requests; ``parallel=1``
-        does not reuse."""
-        tokens = self.prompt_tokens(prompt)
-        keep = 0
-        if reuse:
-            while keep < min(len(tokens), len(self._prompt)) and tokens[keep] == self._prompt[keep]:
-                keep += 1
-            keep = min(keep, len(tokens) - 1)  # the last token is evaluated for its logits
-        if keep:
-            self._llama_cpp.llama_memory_seq_rm(self._memory, -1, keep, -1)
-        else:
-            self._llama_cpp.llama_memory_clear(self._memory, True)
-        self._prompt = []
-        last = len(tokens) - 1
-        logits = self._run([(tokens[i], i, 0, i == last) for i in range(keep, len(tokens))])[-1]
-        self._prompt = tokens
+    def prefill(
+        self, context: DecodeContext, tokens: list[int], reuse: bool, alone: bool
+    ) -> np.ndarray:
+        logits, evaluated = context.prefill(tokens, reuse, alone)
+        self.tokens_evaluated += evaluated
         self.prompt_evaluations += 1
-        return len(tokens), logits
+        return logits
+
+    def text(self, tokens: list[int]) -> str:
+        return self.llama.detokenize(tokens).decode("utf-8", errors="replace")
+
+    def _prefill(
+        self, prompt: Prompt, reuse: bool, context: DecodeContext | None = None
+    ) -> tuple[int, np.ndarray]:
+        """Evaluate the prompt alone into sequence 0 of ``context`` (the shared cache unless
+        told); its length and last logits. ``reuse``: see :meth:`DecodeContext.prefill`."""
+        tokens = self.prompt_tokens(prompt)
+        return len(tokens), self.prefill(context or self._shared, tokens, reuse, alone=True)
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
-        return [self._generate_one(request) for request in requests]
+        found: list[list[Completion | None]] = [[None] * r.n for r in requests]
 
-    def _generate_one(self, request: GenerateRequest) -> list[Completion]:
-        params = request.params
-        n_prompt, prompt_logits = self._prefill(request.prompt, reuse=self.parallel > 1)
-        budget = max(0, min(params.max_tokens, self.n_ctx - n_prompt))
-        # Samples in flight at once: each may hold ``budget`` cache cells beside the prompt's.
-        width = max(1, min(self.parallel, request.n, (self.n_ctx - n_prompt) // max(budget, 1)))
-        rngs = [np.random.default_rng(seed) for seed in request.seeds]
-        written: list[list[int]] = [[] for _ in request.seeds]
-        pending = list(range(request.n))[::-1]
-        free = list(range(width, 0, -1))  # sequences 1..width; the prompt is sequence 0
-        branches: list[_Branch] = []
-        while pending or branches:
-            admitted: list[int] = []
-            in_flight = sum(len(branch.samples) for branch in branches)
-            while pending and in_flight + len(admitted) < width:
-                admitted.append(pending.pop())
-            if admitted:
-                branches.append(_Branch([], admitted, 0, prompt_logits))
-            grown = [
-                (branch, self._grow(branch, rngs, written, params, budget)) for branch in branches
-            ]
-            for branch, children in grown:
-                if branch.sequence and not children:
-                    free.append(branch.sequence)
-            branches = []
-            for branch, children in grown:
-                for k, child in enumerate(children):
-                    if k == 0 and branch.sequence:
-                        child.sequence = branch.sequence  # the branch's cells, extended
-                    else:
-                        child.sequence = free.pop()
-                        self._fork(child.sequence, n_prompt + len(branch.tokens), branch.sequence)
-                branches += children
-            if branches:
-                entries = [
-                    (b.tokens[-1], n_prompt + len(b.tokens) - 1, b.sequence, True) for b in branches
-                ]
-                for branch, row in zip(branches, self._run(entries), strict=True):
-                    branch.logits = row
-        return [
-            Completion(self.llama.detokenize(new).decode("utf-8", errors="replace"), len(new))
-            for new in written
-        ]
+        def keep(request: int, sample: int, completion: Completion) -> None:
+            found[request][sample] = completion
 
-    def _grow(
-        self,
-        branch: _Branch,
-        rngs: list[np.random.Generator],
-        written: list[list[int]],
-        params: SamplingParams,
-        budget: int,
-    ) -> list[_Branch]:
-        """Every sample of ``branch`` draws its next token; a sample that wrote the end of turn
-        or reached ``budget`` is done (into ``written``). The rest, by token: the branches to
-        decode next, without a sequence yet."""
-        if len(branch.tokens) >= budget:
-            for sample in branch.samples:
-                written[sample] = branch.tokens
-            return []
-        distribution = NextToken(branch.logits, params.temperature, params.top_p)
-        by_token: dict[int, list[int]] = {}
-        for sample in branch.samples:
-            token = distribution.draw(rngs[sample])
-            if self.is_end(token):
-                written[sample] = branch.tokens
-            elif len(branch.tokens) + 1 >= budget:
-                written[sample] = [*branch.tokens, token]
-            else:
-                by_token.setdefault(token, []).append(sample)
-        return [_Branch([*branch.tokens, t], s, -1, branch.logits) for t, s in by_token.items()]
+        self.generate_each(requests, keep)
+        return [[c for c in completions if c is not None] for completions in found]
+
+    def generate_each(self, requests: Sequence[GenerateRequest], sink: CompletionSink) -> None:
+        """Every request's samples, side by side with the samples of the requests around it
+        (continuous batching): the next request's prompt is evaluated as soon as the samples
+        of the one before are all in flight, and its samples take the places of finished
+        ones, so decode calls stay full across requests. Short answers are sampled in the
+        shared cache, long ones in the streams."""
+        prompts = [self.prompt_tokens(r.prompt) for r in requests]
+        short: list[int] = []
+        long: list[int] = []
+        for i, request in enumerate(requests):
+            streamed = self._streamed(len(prompts[i]), request.params.max_tokens)
+            (long if streamed else short).append(i)
+        for group, context in ((short, self._shared), (long, None)):
+            if group:
+                if context is None:
+                    need = max(len(prompts[i]) + requests[i].params.max_tokens for i in group)
+                    context = self._stream_context(need)
+                jobs = [(i, requests[i], prompts[i]) for i in group]
+                Sampler(self, context, jobs, sink).run()
+
+    def _streamed(self, n_prompt: int, max_tokens: int) -> bool:
+        """Long answers go to the streams (see :mod:`.llama_context`); ``parallel=1`` keeps
+        one sample at a time in the shared cache, bit for bit independent of the batch."""
+        return (
+            self.parallel > 1
+            and max_tokens >= STREAM_MIN_TOKENS
+            and n_prompt + max_tokens <= self.stream_cells // 2
+        )
+
+    def _stream_context(self, need: int) -> DecodeContext:
+        """Streams that fit ``need`` cells (a prompt and its answer), reopened when the size
+        they round to changes: streams too large would mean fewer samples in flight."""
+        cells = STREAM_QUANTUM * math.ceil(need / STREAM_QUANTUM)
+        if self._streams is None or self._streams.cells != cells:
+            if self._streams is not None:
+                self._streams.close()  # its memory is freed before the next is taken
+            self._streams = self._context(True, cells)
+        return self._streams
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[CandidateScores]:
         return [self._score_one(request) for request in requests]
 
     def _score_one(self, request: ScoreRequest) -> CandidateScores:
-        n_prompt, prompt_logits = self._prefill(request.prompt, reuse=self.score_parallel > 1)
+        context = self._shared
+        n_prompt, prompt_logits = self._prefill(request.prompt, self.score_parallel > 1, context)
         first = log_softmax(prompt_logits)
         sequences = [self.candidate_tokens(c, request.until) for c in request.candidates]
         logprobs = [float(first[s[0]]) for s in sequences]
@@ -484,16 +368,16 @@ class LlamaCppBackend(Backend):
             cells = n_prompt
             while todo and len(group) < self.score_parallel:
                 length = len(sequences[todo[0]]) - 1
-                if group and cells + length > self.n_ctx:
+                if group and cells + length > context.cells:
                     break
                 group.append(todo.pop(0))
                 cells += length
             entries = []
             for sequence, index in enumerate(group, start=1):
-                self._fork(sequence, n_prompt)
+                context.fork(sequence)
                 body = sequences[index][:-1]
                 entries += [(t, n_prompt + k, sequence, True) for k, t in enumerate(body)]
-            rows = log_softmax(self._run(entries))
+            rows = log_softmax(self.decode(context, entries))
             offset = 0
             for index in group:
                 following = sequences[index][1:]

@@ -238,20 +238,87 @@ def test_sampled_first_tokens_follow_the_model_distribution(raw: LlamaCppBackend
     assert stats.chisquare(counts, expected).pvalue > 0.001, (counts, expected)
 
 
-def test_sampled_answers_agree_with_the_scored_distribution(raw: LlamaCppBackend) -> None:
+@pytest.mark.parametrize("max_tokens", [None, 16], ids=["shared-cache", "streams"])
+def test_sampled_answers_agree_with_the_scored_distribution(
+    raw: LlamaCppBackend, max_tokens: int | None
+) -> None:
     """Completion-style prompt, each answer ended by a comma: the frequencies of the sampled
-    texts " 1,".." 4," (and of everything else) fit what ``score`` says (chi-square)."""
+    texts that open with " 1,".." 4," (and of everything else) fit what ``score`` says
+    (chi-square), for answers cut at the comma (the shared cache) and for answers of 16
+    tokens (one cache stream per sample)."""
     prompt = Prompt((Message("user", "Random digits between 1 and 4: 3, 1, 4, 2, 2, 1, 3,"),))
     answers = (" 1", " 2", " 3", " 4")
     (scores,) = raw.score([ScoreRequest("t", prompt, answers, until=",")])
-    length = max(len(raw.candidate_tokens(a, ",")) for a in answers)
+    length = max_tokens or max(len(raw.candidate_tokens(a, ",")) for a in answers)
     probabilities = np.exp(scores.logprobs)
     expected = np.append(probabilities, 1 - probabilities.sum())
     samples = generate(raw, tuple(range(600)), max_tokens=length, prompt=prompt)
-    counts = np.array([samples.count(a + ",") for a in answers])
+    assert raw._streamed(len(raw.prompt_tokens(prompt)), length) == (max_tokens is not None)
+    counts = np.array([sum(s.startswith(a + ",") for s in samples) for a in answers])
     observed = np.append(counts, len(samples) - counts.sum())
     assert counts.sum() >= 300, observed
     assert stats.chisquare(observed, expected * len(samples)).pvalue > 0.001, (observed, expected)
+
+
+def test_every_decoded_row_is_its_samples_own_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two requests of long answers in one call, in streams: samples fork, finish, and are
+    renumbered into the places of finished ones, and the next request's prompt replaces the
+    first's in sequence 0 while the first's samples run on. Every next-token distribution a
+    sample drew from is the model's at that sample's own prompt and tokens, evaluated alone
+    (up to batched rounding: a mix-up of cells would be off by nats, not hundredths)."""
+    import randbench.harness.backends.llama_sampling as sampling
+
+    backend = load_backend(ModelSpec("smollm2"))
+    assert isinstance(backend, LlamaCppBackend)
+    seen: list[tuple[Prompt, list[int], np.ndarray]] = []
+    grow = sampling.Sampler._grow
+
+    def recording(self: sampling.Sampler, branch: sampling._Branch) -> list[sampling._Branch]:
+        if branch.tokens:
+            seen.append((branch.job.request.prompt, list(branch.tokens), branch.logits.copy()))
+        return grow(self, branch)
+
+    monkeypatch.setattr(sampling.Sampler, "_grow", recording)
+    coin = Prompt((Message("user", "Flip a coin. Say heads or tails."),))
+    params = SamplingParams(1.0, 1.0, 24)
+    requests = [
+        GenerateRequest("d", DICE, params, tuple(range(40))),
+        GenerateRequest("c", coin, params, tuple(range(40, 80))),
+    ]
+    both = backend.generate(requests)
+    assert [len(c) for c in both] == [40, 40] and backend._streams is not None
+    assert {prompt for prompt, _, _ in seen} == {DICE, coin}
+    monkeypatch.undo()
+    alone = load_backend(ModelSpec("smollm2", args={"parallel": 1}))
+    assert isinstance(alone, LlamaCppBackend)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(seen), size=24, replace=False):
+        prompt, tokens, logits = seen[i]
+        n_prompt, _ = alone._prefill(prompt, reuse=False)
+        entries = [(t, n_prompt + k, 0, k == len(tokens) - 1) for k, t in enumerate(tokens)]
+        expected = alone.decode(alone._shared, entries)[-1]
+        moved = np.abs(log_softmax(logits) - log_softmax(expected)).max()
+        assert moved < 0.1, (i, len(tokens), moved)
+
+
+def test_the_samples_of_consecutive_requests_are_decoded_side_by_side() -> None:
+    """Two requests in one call fill decode calls that one request at a time leaves part
+    empty as its samples end."""
+    together = load_backend(ModelSpec("smollm2"))
+    apart = load_backend(ModelSpec("smollm2"))
+    assert isinstance(together, LlamaCppBackend) and isinstance(apart, LlamaCppBackend)
+    coin = Prompt((Message("user", "Flip a coin. Say heads or tails."),))
+    params = SamplingParams(1.0, 1.0, 24)
+    requests = [
+        GenerateRequest("d", DICE, params, tuple(range(40))),
+        GenerateRequest("c", coin, params, tuple(range(40, 80))),
+    ]
+    assert [len(c) for c in together.generate(requests)] == [40, 40]
+    for request in requests:
+        apart.generate([request])
+    assert together.sample_decodes < apart.sample_decodes, (
+        together.sample_decodes, apart.sample_decodes,
+    )  # fmt: skip
 
 
 def test_no_chat_template_flag_sends_raw_text(tmp_path: Path) -> None:

@@ -17,7 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from randbench.cli import app
-from randbench.harness.backends import Backend, Capability, CapabilityError, ModelSpec, load_backend
+from randbench.harness.backends import (
+    Backend,
+    BackendError,
+    Capability,
+    CapabilityError,
+    ModelSpec,
+    load_backend,
+)
+from randbench.harness.backends.base import CompletionSink
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.requests import Completion, GenerateRequest
@@ -343,3 +351,112 @@ def test_bench_estimates_the_first_look_of_each_task() -> None:
     assert first_look(d6, RunConfig(stop_alpha=None)) == d6.samples == 200
     assert first_look(vs_dice, RunConfig()) == 600, "stop_early: false"
     assert first_look(story, RunConfig()) == story.samples == 50
+
+
+def test_bench_estimates_time_by_the_tokens_each_task_may_write() -> None:
+    from randbench.harness.bench import Measurement, estimate_all
+
+    long, short = tasks(["dice_d6"]), tasks(["coin_in_context_t50_n3"])
+    config = RunConfig(max_tokens=16, stop_alpha=None)
+    # 100 samples in 10 s that wrote 8 of their 16 tokens each: 80 tokens/s.
+    measured = Measurement("sampling", 100, 10.0, tokens=800)
+    (d6,) = long
+    limit = sampling_params(d6, RunConfig()).max_tokens
+    assert estimate_all(long, measured, None, config).full == pytest.approx(
+        d6.samples * (limit / 2) / 80
+    )
+    (coin,) = short
+    per_coin = estimate_all(short, measured, None, config).full / coin.samples
+    assert per_coin == pytest.approx(max(1, sampling_params(coin, RunConfig()).max_tokens / 2) / 80)
+    assert per_coin < estimate_all(long, measured, None, config).full / d6.samples
+    uncounted = Measurement("sampling", 100, 10.0)
+    assert estimate_all(long, uncounted, None, config).full == pytest.approx(d6.samples / 10)
+
+
+class Recording(Backend):
+    """The oracle, recording which tasks each backend call asked; with ``fail_after``, the
+    call that would take the total past that many samples hands over what it has, then
+    fails (a server that drops mid-call); with ``drop_first_tasks_last``, the first request
+    of a call silently lacks its last sample."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.GENERATE})
+
+    def __init__(self, fail_after: int | None = None, drop_first_tasks_last: bool = False) -> None:
+        super().__init__(ModelSpec("oracle"))
+        self.drop = drop_first_tasks_last
+        self.inner = oracle()
+        self.calls: list[list[str]] = []
+        self.fail_after = fail_after
+        self.handed = self.asked = 0
+
+    def identity(self) -> dict[str, object]:
+        return self.inner.identity()
+
+    def bind(self, tasks: Sequence[object]) -> None:
+        self.inner.bind(tasks)  # type: ignore[arg-type]
+
+    def generate_each(self, requests: Sequence[GenerateRequest], sink: CompletionSink) -> None:
+        self.calls.append([r.task for r in requests])
+        self.asked += sum(r.n for r in requests)
+        for r, completions in enumerate(self.inner.generate(requests)):
+            for i, completion in enumerate(completions):
+                if self.fail_after is not None and self.handed >= self.fail_after:
+                    raise BackendError("connection dropped")
+                if self.drop and r == 0 and i == len(completions) - 1:
+                    continue
+                sink(r, i, completion)
+                self.handed += 1
+
+
+def test_tasks_in_flight_share_calls_and_change_no_answer(tmp_path: Path) -> None:
+    """Eight tasks' batches in one call: the same answers, the same early stops and the same
+    per-task call counts as one task at a time, in fewer backend calls."""
+    chosen, direct = tasks(), [METHODS.get("direct")()]
+
+    def run(in_flight: int) -> tuple[list, Recording]:  # type: ignore[type-arg]
+        backend = Recording()
+        cache = ResponseCache(tmp_path / f"{in_flight}.sqlite")
+        config = RunConfig(samples=120, batch_size=40, tasks_in_flight=in_flight)
+        return Runner(backend, cache, config).run(chosen, direct), backend
+
+    alone, one = run(1)
+    together, eight = run(8)
+    assert [r.task.name for r in together] == [r.task.name for r in alone]
+    for a, b in zip(alone, together, strict=True):
+        assert [s.completion for s in a.samples] == [s.completion for s in b.samples]
+        assert a.stopped == b.stopped and a.model_calls == b.model_calls
+        assert a.metrics is not None and b.metrics is not None
+        assert a.metrics.p_value == b.metrics.p_value
+    assert all(len(set(call)) == 1 for call in one.calls)
+    assert max(len(set(call)) for call in eight.calls) == len(chosen)
+    assert len(eight.calls) < len(one.calls)
+
+
+def test_a_call_that_fails_keeps_what_every_task_in_it_finished(tmp_path: Path) -> None:
+    chosen, direct = tasks(["dice_d6", "coin_flip", "weighted_colour"]), [METHODS.get("direct")()]
+    cache_path = tmp_path / "c.sqlite"
+    failing = Recording(fail_after=70)
+    config = RunConfig(samples=40, batch_size=40, stop_alpha=None)
+    with pytest.raises(BackendError, match="connection dropped"):
+        Runner(failing, ResponseCache(cache_path), config).run(chosen, direct)
+    assert len(failing.calls) == 1 and len(set(failing.calls[0])) == 3
+    assert _stored(cache_path) == 70, "the first task's 40 and the second's first 30"
+    resumed = Recording()
+    runs = Runner(resumed, ResponseCache(cache_path), config).run(chosen, direct)
+    assert resumed.asked == 50, "only the samples the failed call did not hand over"
+    assert [len(r.samples) for r in runs] == [40, 40, 40]
+    assert _stored(cache_path) == 120
+    fresh = Runner(Recording(), ResponseCache(tmp_path / "f.sqlite"), config).run(chosen, direct)
+    for a, b in zip(runs, fresh, strict=True):
+        assert [s.completion for s in a.samples] == [s.completion for s in b.samples]
+
+
+def test_a_task_given_too_few_samples_fails_and_the_others_keep_theirs(tmp_path: Path) -> None:
+    chosen, direct = tasks(["dice_d6", "coin_flip"]), [METHODS.get("direct")()]
+    cache_path = tmp_path / "c.sqlite"
+    config = RunConfig(samples=40, batch_size=40, stop_alpha=None)
+    short = Recording(drop_first_tasks_last=True)
+    first, second = (t.name for t in chosen)
+    with pytest.raises(BackendError, match=f"returned 39 of 40 samples for {first}$"):
+        Runner(short, ResponseCache(cache_path), config).run(chosen, direct)
+    assert _stored(cache_path) == 79, f"{first}'s 39 and all of {second}'s 40"
