@@ -69,6 +69,29 @@ def bench_sampling(
     )
 
 
+def bench_side_by_side(backend: Backend, tasks: Sequence[Task], config: RunConfig) -> Measurement:
+    """The first batch of ``tasks_in_flight`` tasks in one call, as ``randbench run`` asks
+    them, vs one call per task (each with its own seeds, so no answer is reused)."""
+    chosen = [t for t in tasks if task_prompt(t).messages][: config.tasks_in_flight]
+
+    def batch(label: str) -> list[GenerateRequest]:
+        return [
+            GenerateRequest(
+                t.name, task_prompt(t), sampling_params(t, config),
+                tuple(sample_seed(config.seed, t.hash, label, i) for i in range(config.batch_size)),
+            )
+            for t in chosen
+        ]  # fmt: skip
+
+    replies, seconds = timed(lambda: backend.generate(batch("bench-together")))
+    _, apart = timed(lambda: [backend.generate([r]) for r in batch("bench-apart")])
+    tokens = sum(c.tokens or 0 for completions in replies for c in completions) or None
+    return Measurement(
+        f"{len(chosen)} tasks side by side ({config.batch_size} samples each)",
+        len(chosen) * config.batch_size, seconds, apart, tokens=tokens,
+    )  # fmt: skip
+
+
 def bench_scoring(backend: Backend, task: Task) -> Measurement:
     """All candidates in one request vs one request per candidate."""
     request = Logprob().request(task)
@@ -87,13 +110,16 @@ def bench_scoring(backend: Backend, task: Task) -> Measurement:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Seconds for ``--tasks all`` (direct, and logprob where it applies) at measured rates."""
+    """Seconds for ``--tasks all`` at measured rates."""
 
     full: float
-    """Every task at its full sample count (``--no-stop-early``, or a perfect sampler)."""
+    """Direct sampling, every task at its full sample count (``--no-stop-early``, or a
+    perfect sampler)."""
     stopped: float
-    """Every task that can stop early stopping at its first look (a model that is clearly
-    no sampler of any target: the least a run can cost)."""
+    """Direct sampling, every task that can stop early stopping at its first look (a model
+    that is clearly no sampler of any target: the least a run can cost)."""
+    exact: float
+    """``--method logprob``: the exact distribution of every finite-support task."""
 
 
 def estimate_all(
@@ -102,14 +128,29 @@ def estimate_all(
     scoring: Measurement | None,
     config: RunConfig,
 ) -> Estimate:
-    full = stopped = 0.0
+    """Sampling time from the measured tokens/s when the backend counts tokens: each sample
+    writes as large a share of its task's token limit as the measured samples did of
+    theirs (a model that rambles to the limit rambles everywhere; one-token answers stay
+    short). Without token counts, the measured samples/s for every task."""
+    full = stopped = exact = 0.0
     if sampling is not None:
-        full += sum(t.samples for t in tasks) / sampling.rate
-        stopped += sum(first_look(t, config) for t in tasks) / sampling.rate
+        per_sample = _seconds_per_sample(sampling, config)
+        full = sum(t.samples * per_sample(t) for t in tasks)
+        stopped = sum(first_look(t, config) * per_sample(t) for t in tasks)
     if scoring is not None:
         exact = sum(t.target.support() is not None for t in tasks) / scoring.rate
-        full, stopped = full + exact, stopped + exact
-    return Estimate(full, stopped)
+    return Estimate(full, stopped, exact)
+
+
+def _seconds_per_sample(sampling: Measurement, config: RunConfig) -> Callable[[Task], float]:
+    if not sampling.tokens or config.max_tokens is None:
+        return lambda task: 1 / sampling.rate
+    share = min(1.0, sampling.tokens / (sampling.units * config.max_tokens))
+    tokens_per_second = sampling.tokens / sampling.seconds
+    run_defaults = replace(config, max_tokens=None)
+    return lambda task: (
+        max(1.0, share * sampling_params(task, run_defaults).max_tokens) / tokens_per_second
+    )
 
 
 def first_look(task: Task, config: RunConfig) -> int:
@@ -141,6 +182,7 @@ def run_bench(
     if Capability.GENERATE in backend.capabilities:
         sampling = bench_sampling(backend, sampling_task, n, naive_n, config)
         measured.append(sampling)
+        measured.append(bench_side_by_side(backend, tasks, config))
         if context_tokens:
             peer = bench_lmeval_repeats(backend, sampling_task, n, naive_n, context_tokens, config)
             measured += [peer] if peer is not None else []

@@ -80,3 +80,18 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("randbench ")
+
+
+def test_bench_prints_each_mode_beside_its_baseline_and_the_time_of_all() -> None:
+    result = runner.invoke(
+        app,
+        ["bench", "--model", "oracle", "--samples", "40", "--naive-samples", "4"],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for mode in ("n=40", "8 tasks side by side", "exact distribution"):
+        (row,) = [line for line in lines if mode in line]
+        assert row.rstrip(" │|").endswith("x"), f"{mode}: no speed-up printed: {row}"
+    assert "peak memory:" in result.output
+    assert "estimated time of --tasks all" in result.output
