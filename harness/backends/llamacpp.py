@@ -319,19 +319,15 @@ class LlamaCppBackend(Backend):
         of the one before are all in flight, and its samples take the places of finished
         ones, so decode calls stay full across requests. Short answers are sampled in the
         shared cache, long ones in the streams."""
-        prompts = [self.prompt_tokens(r.prompt) for r in requests]
-        short: list[int] = []
-        long: list[int] = []
-        for i, request in enumerate(requests):
-            streamed = self._streamed(len(prompts[i]), request.params.max_tokens)
-            (long if streamed else short).append(i)
-        for group, context in ((short, self._shared), (long, None)):
-            if group:
-                if context is None:
-                    need = max(len(prompts[i]) + requests[i].params.max_tokens for i in group)
-                    context = self._stream_context(need)
-                jobs = [(i, requests[i], prompts[i]) for i in group]
-                Sampler(self, context, jobs, sink).run()
+        jobs = [(i, r, self.prompt_tokens(r.prompt)) for i, r in enumerate(requests)]
+        streamed = [self._streamed(len(tokens), r.params.max_tokens) for _, r, tokens in jobs]
+        short = [job for job, stream in zip(jobs, streamed, strict=True) if not stream]
+        long = [job for job, stream in zip(jobs, streamed, strict=True) if stream]
+        if short:
+            Sampler(self, self._shared, short, sink).run()
+        if long:
+            need = max(len(tokens) + request.params.max_tokens for _, request, tokens in long)
+            Sampler(self, self._stream_context(need), long, sink).run()
 
     def _streamed(self, n_prompt: int, max_tokens: int) -> bool:
         """Long answers go to the streams (see :mod:`.llama_context`); ``parallel=1`` keeps

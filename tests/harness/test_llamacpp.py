@@ -260,6 +260,18 @@ def test_sampled_answers_agree_with_the_scored_distribution(
     assert stats.chisquare(observed, expected * len(samples)).pvalue > 0.001, (observed, expected)
 
 
+COIN = Prompt((Message("user", "Flip a coin. Say heads or tails."),))
+
+
+def two_long_requests() -> list[GenerateRequest]:
+    """40 samples of up to 24 tokens for each of two prompts: long answers, in streams."""
+    params = SamplingParams(1.0, 1.0, 24)
+    return [
+        GenerateRequest("d", DICE, params, tuple(range(40))),
+        GenerateRequest("c", COIN, params, tuple(range(40, 80))),
+    ]
+
+
 def test_every_decoded_row_is_its_samples_own_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two requests of long answers in one call, in streams: samples fork, finish, and are
     renumbered into the places of finished ones, and the next request's prompt replaces the
@@ -279,15 +291,10 @@ def test_every_decoded_row_is_its_samples_own_context(monkeypatch: pytest.Monkey
         return grow(self, branch)
 
     monkeypatch.setattr(sampling.Sampler, "_grow", recording)
-    coin = Prompt((Message("user", "Flip a coin. Say heads or tails."),))
-    params = SamplingParams(1.0, 1.0, 24)
-    requests = [
-        GenerateRequest("d", DICE, params, tuple(range(40))),
-        GenerateRequest("c", coin, params, tuple(range(40, 80))),
-    ]
+    requests = two_long_requests()
     both = backend.generate(requests)
     assert [len(c) for c in both] == [40, 40] and backend._streams is not None
-    assert {prompt for prompt, _, _ in seen} == {DICE, coin}
+    assert {prompt for prompt, _, _ in seen} == {DICE, COIN}
     monkeypatch.undo()
     alone = load_backend(ModelSpec("smollm2", args={"parallel": 1}))
     assert isinstance(alone, LlamaCppBackend)
@@ -307,12 +314,7 @@ def test_the_samples_of_consecutive_requests_are_decoded_side_by_side() -> None:
     together = load_backend(ModelSpec("smollm2"))
     apart = load_backend(ModelSpec("smollm2"))
     assert isinstance(together, LlamaCppBackend) and isinstance(apart, LlamaCppBackend)
-    coin = Prompt((Message("user", "Flip a coin. Say heads or tails."),))
-    params = SamplingParams(1.0, 1.0, 24)
-    requests = [
-        GenerateRequest("d", DICE, params, tuple(range(40))),
-        GenerateRequest("c", coin, params, tuple(range(40, 80))),
-    ]
+    requests = two_long_requests()
     assert [len(c) for c in together.generate(requests)] == [40, 40]
     for request in requests:
         apart.generate([request])
