@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
@@ -30,6 +31,7 @@ from randbench.leaderboard.board import (
     build_board,
     slug,
 )
+from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, write_file
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint, model_views
@@ -84,13 +86,16 @@ def build_site(
     *,
     skip_invalid: bool = False,
     n_boot: int = N_BOOTSTRAP,
+    workers: int | None = None,
 ) -> BuildReport:
-    """Render the site for every result file under ``results_dir`` into ``out_dir``."""
+    """Render the site for every result file under ``results_dir`` into ``out_dir``, its
+    plots drawn by ``workers`` processes (default: one per CPU core)."""
     start = time.perf_counter()
     board = build_board(load_results(results_dir, skip_invalid=skip_invalid), n_boot)
     _prepare(out_dir)
     writer = SiteWriter(out_dir, board, n_boot)
     writer.write_all()
+    draw_plots(out_dir, writer.plots, default_workers() if workers is None else workers)
     sizes = [p.stat().st_size for p in out_dir.rglob("*") if p.is_file()]
     return BuildReport(
         out_dir=out_dir,
@@ -178,6 +183,8 @@ class SiteWriter:
         self.n_boot = n_boot
         self.env = environment()
         self.pages = 0
+        self.plots: list[PlotJob] = []
+        """The plots the pages show, drawn after them (:func:`draw_plots`)."""
 
     # paths, relative to the site root
     @staticmethod
@@ -216,9 +223,7 @@ class SiteWriter:
             (folder / name).write_bytes(source.joinpath(name).read_bytes())
 
     def _write(self, path: str, content: str) -> None:
-        target = self.out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8", newline="\n")
+        write_file(self.out, path, content)
 
     def _page(self, path: str, template: str, **context: Any) -> None:
         depth = len(PurePosixPath(path).parts) - 1
@@ -229,15 +234,18 @@ class SiteWriter:
         self._write(path, html)
         self.pages += 1
 
-    def _plot(self, path: str, svg: str) -> str:
-        self._write(path, svg)
+    def _plot(self, path: str, draw: Callable[..., str], *args: Any) -> str:
+        """``path``, where the plot ``draw(*args)`` will be."""
+        self.plots.append(PlotJob(path, draw, args))
         return path
 
     def _index(self) -> None:
         rows = self.board.rows
         plot = self._plot(
             "plots/overall.svg",
-            plots.overall_plot([_plot_label(r) for r in rows], [r.overall for r in rows]),
+            plots.overall_plot,
+            [_plot_label(r) for r in rows],
+            [r.overall for r in rows],
         )
         self._page(
             "index.html", "index.html", data=script_json(self._index_data()), plot=plot,
@@ -304,15 +312,17 @@ class SiteWriter:
             table = curve_table(families)
             series = [(f.method, table.curves(f.method)) for f in families]
             path = f"{folder}/{slug(name)}.svg"
-            self._plot(path, plots.tvd_curve_plot(name, series, table.lengths))
+            self._plot(path, plots.tvd_curve_plot, name, series, table.lengths)
             section.curves.append((name, path, table, families))
         if view.compliance_families:
-            compliance = self._plot(f"{folder}/stated-bias.svg",
-                                    plots.compliance_plot(compliance_series(view)))  # fmt: skip
+            compliance = self._plot(
+                f"{folder}/stated-bias.svg", plots.compliance_plot, compliance_series(view)
+            )
             section.compliance = compliance
         if view.poisson:
-            section.poisson = self._plot(f"{folder}/poisson.svg",
-                                         plots.poisson_plot(poisson_series(view)))  # fmt: skip
+            section.poisson = self._plot(
+                f"{folder}/poisson.svg", plots.poisson_plot, poisson_series(view)
+            )
         section.compliance_families = view.compliance_families
         section.stated_thetas = view.stated_thetas
         section.poisson_points = view.poisson
@@ -321,7 +331,7 @@ class SiteWriter:
     def _model(self, model_slug: str, rows: list[Row]) -> None:
         series = {r.method: [s for s in r.tasks.values() if s.scored] for r in rows}
         plot = self._plot(
-            f"plots/models/{model_slug}.svg", plots.model_plot(self.board.categories, series)
+            f"plots/models/{model_slug}.svg", plots.model_plot, self.board.categories, series
         )
         names = sorted({n for r in rows for n in r.tasks}, key=self._task_order)
         self._page(self.model_page(rows[0]), "model.html", rows=rows, names=names, plot=plot)
@@ -334,7 +344,7 @@ class SiteWriter:
         score, data = row.tasks[name], row.data[name]
         path = self.run_page(row, name)
         svg_path = "plots/" + path.removesuffix(".html") + ".svg"
-        plot = self._plot(svg_path, plots.task_plot(score, data))
+        plot = self._plot(svg_path, plots.task_plot, score, data)
         self._page(
             path,
             "run_task.html",
@@ -362,7 +372,9 @@ class SiteWriter:
             labels = [_plot_label(r) for r, _ in scored]
             plot = self._plot(
                 f"plots/compare/{slug(name)}.svg",
-                plots.compare_plot(labels, [s for _, s in scored]),
+                plots.compare_plot,
+                labels,
+                [s for _, s in scored],
             )
         self._page(
             self.compare_page(name), "compare.html", task=self.board.tasks[name], rows=rows,

@@ -31,13 +31,19 @@ def build(
     bootstrap: Annotated[
         int, typer.Option(min=100, help="Bootstrap resamples per interval.")
     ] = 1000,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes drawing the plots (default: one per CPU core)."),
+    ] = None,
 ) -> None:
     """Render the leaderboard: rankings, per-task drill-downs with plots, raw samples, downloads."""
     from randbench.leaderboard.load import ResultFileError
     from randbench.leaderboard.site import SiteFolderError, build_site
 
     try:
-        report = build_site(results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap)
+        report = build_site(
+            results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap, workers=jobs
+        )
     except ResultFileError as error:
         for problem in error.problems:
             errors.print(f"error: {escape(problem)}")

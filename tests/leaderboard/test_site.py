@@ -39,12 +39,13 @@ def test_every_page_is_there(site: Path) -> None:
 
 
 def test_same_results_give_a_byte_identical_site(results_dir: Path, tmp_path: Path) -> None:
+    """Built twice, with the plots drawn in this process and then by two workers."""
     runner = CliRunner()
     outputs = []
-    for name in ("a", "b"):
+    for name, jobs in (("a", "1"), ("b", "2")):
         built = runner.invoke(
             app, ["leaderboard", "build", str(results_dir), "-o", str(tmp_path / name),
-                  "--bootstrap", "150"], terminal_width=300,
+                  "--bootstrap", "150", "--jobs", jobs], terminal_width=300,
         )  # fmt: skip
         assert built.exit_code == 0, built.output
         outputs.append(built.output)
