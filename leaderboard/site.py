@@ -222,16 +222,13 @@ class SiteWriter:
         for name in STATIC_FILES:
             (folder / name).write_bytes(source.joinpath(name).read_bytes())
 
-    def _write(self, path: str, content: str) -> None:
-        write_file(self.out, path, content)
-
     def _page(self, path: str, template: str, **context: Any) -> None:
         depth = len(PurePosixPath(path).parts) - 1
         root = "../" * depth
         html = self.env.get_template(template).render(
             root=root, page=path, board=self.board, w=self, **context
         )
-        self._write(path, html)
+        write_file(self.out, path, html)
         self.pages += 1
 
     def _plot(self, path: str, draw: Callable[..., str], *args: Any) -> str:
