@@ -35,9 +35,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # llama-cpp-python compiles for the CPU it is built on. Where that CPU advertises AMX, it is
-# built with llama.cpp's AMX kernels left out: on this project's machines the VM does not
-# enable the AMX the CPU advertises, and the first AMX instruction (ldtilecfg) kills the
-# process (seen with every Q4_1 model, llama-cpp-python's server among them). That wheel is
+# built with llama.cpp's AMX kernels left out: in 0.3.36 they kill the process on SmolLM2
+# with a general-protection fault at their first ldtilecfg (seen with every Q4_1 model,
+# llama-cpp-python's server among them, and with the token embedding kept in float32). The
+# VM does run AMX: the process is granted it (arch_prctl ARCH_REQ_XCOMP_PERM) and PyTorch's
+# oneDNN multiplies bfloat16 matrices on it; the fault is llama.cpp's. That wheel is
 # kept under a key of the version, the flags and the CPU, since pip's own wheel cache knows
 # none of them; elsewhere pip builds (or reuses) its usual wheel.
 LLAMA_CPP_PIN="llama-cpp-python==0.3.36"

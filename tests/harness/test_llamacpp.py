@@ -369,6 +369,10 @@ def test_unknown_model_arg_is_a_clear_error() -> None:
         load_backend(ModelSpec("smollm2", args={"temprature": 1}))
     with pytest.raises(ValueError, match="positive integer"):
         load_backend(ModelSpec("smollm2", args={"n_ctx": "big"}))
+    with pytest.raises(ValueError, match=r"engine='gpu': expected one of llamacpp, torch"):
+        load_backend(ModelSpec("smollm2", args={"engine": "gpu"}))
+    with pytest.raises(ValueError, match=r"torch_dtype='float16': expected one of bfloat16"):
+        load_backend(ModelSpec("smollm2", args={"engine": "torch", "torch_dtype": "float16"}))
 
 
 def test_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
