@@ -121,12 +121,15 @@ def convert_gguf(
     return out_dir
 
 
-def ensure_converted(gguf_path: Path | None = None, out_dir: Path | None = None) -> Path:
+def ensure_converted(
+    gguf_path: Path | None = None, out_dir: Path | None = None, sha256: str | None = None
+) -> Path:
     """The converted directory of ``gguf_path`` (default: the embedded SmolLM2), converting
-    only when it is missing or its marker names a different GGUF (by sha256)."""
+    only when it is missing or its marker names a different GGUF (by sha256; pass it when
+    the caller has it, to spare hashing the file again)."""
     gguf_path = Path(gguf_path) if gguf_path is not None else smollm2_gguf()
     out_dir = Path(out_dir) if out_dir is not None else smollm2_dir()
-    sha = file_sha256(gguf_path)
+    sha = sha256 or file_sha256(gguf_path)
     marker = read_marker(out_dir)
     if marker is not None and marker.get("gguf_sha256") == sha:
         return out_dir

@@ -50,9 +50,7 @@ from randbench.harness.backends.base import (
 from randbench.harness.backends.chat import end_of_turn_text, render_prompt
 from randbench.harness.backends.llama_context import DecodeContext, Entry, SequenceCache
 from randbench.harness.backends.llama_sampling import Sampler
-from randbench.harness.backends.torch_context import (
-    DTYPES as TORCH_DTYPES,
-)
+from randbench.harness.backends.torch_context import DTYPES as TORCH_DTYPES
 from randbench.harness.backends.torch_context import (
     TorchDecodeContext,
     TorchLlama,
@@ -386,8 +384,10 @@ class LlamaCppBackend(Backend):
         """engine=torch's context: as many sequences as ``stream_cells`` hold answers of
         ``longest_answer`` tokens (the prompts are shared, not counted), up to ``parallel``."""
         if self._torch_model is None:
-            self._torch_model = load_torch_llama(self.source, self.torch_dtype, self.n_threads)
-        sequences = max(2, min(self.parallel + 1, self.stream_cells // max(longest_answer, 1)))
+            self._torch_model = load_torch_llama(
+                self.source, cached_sha256(self.source), self.torch_dtype, self.n_threads
+            )
+        sequences = self._sequences(True, max(longest_answer, 1))
         if self._torch is None or self._torch.sequences != sequences:
             if self._torch is not None:
                 self._torch.close()

@@ -31,9 +31,10 @@ from randbench.harness.backends.llama_context import Entry
 DTYPES = ("bfloat16", "float32")
 
 
-def load_torch_llama(gguf: Path, dtype: str, threads: int) -> TorchLlama:
-    """The GGUF's weights as a :class:`TorchLlama`, through the transformers directory it is
-    converted to once (:mod:`randbench.harness.hf_convert`: de-quantised to float32)."""
+def load_torch_llama(gguf: Path, sha256: str, dtype: str, threads: int) -> TorchLlama:
+    """The GGUF's weights (``sha256``: the file's hash) as a :class:`TorchLlama`, through the
+    transformers directory it is converted to once (:mod:`randbench.harness.hf_convert`:
+    de-quantised to float32)."""
     try:
         import torch
         from transformers import AutoModelForCausalLM
@@ -41,14 +42,14 @@ def load_torch_llama(gguf: Path, dtype: str, threads: int) -> TorchLlama:
         raise ImportError(
             "engine=torch needs torch and transformers: pip install 'randbench[hf]'"
         ) from error
-    from randbench.harness.hf_convert import cache_dir, ensure_converted
-    from randbench.harness.models import file_sha256, smollm2_gguf
+    from randbench.harness.hf_convert import cache_dir, ensure_converted, smollm2_dir
+    from randbench.harness.models import smollm2_gguf
 
     if gguf.resolve() == smollm2_gguf().resolve():
-        directory = ensure_converted()
+        out_dir = smollm2_dir()
     else:
-        sha = file_sha256(gguf)
-        directory = ensure_converted(gguf, cache_dir() / "models" / f"{gguf.stem}.hf-{sha[:16]}")
+        out_dir = cache_dir() / "models" / f"{gguf.stem}.hf-{sha256[:16]}"
+    directory = ensure_converted(gguf, out_dir, sha256=sha256)
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     return TorchLlama(model, dtype, threads)
 
@@ -128,11 +129,14 @@ class TorchLlama:
         scaled = wide * self.torch.rsqrt(wide.pow(2).mean(-1, keepdim=True) + self.eps)
         return weight * scaled.to(self.dtype)
 
-    def rotate(self, x: Any, positions: Any) -> Any:
-        """Rotary embedding of ``x`` (``[tokens, heads, head_dim]``) at ``positions``."""
+    def rotation(self, positions: Any) -> tuple[Any, Any]:
+        """The rotary embedding's (cos, sin) at ``positions``, once for every layer."""
         angles = positions[:, None].float() * self.inverse_frequencies[None, :]
-        cos = angles.cos().to(self.dtype)[:, None, :]
-        sin = angles.sin().to(self.dtype)[:, None, :]
+        return angles.cos().to(self.dtype)[:, None, :], angles.sin().to(self.dtype)[:, None, :]
+
+    def rotate(self, x: Any, rotation: tuple[Any, Any]) -> Any:
+        """Rotary embedding of ``x`` (``[tokens, heads, head_dim]``) by ``rotation``."""
+        cos, sin = rotation
         first, second = x[..., : self.head_dim // 2], x[..., self.head_dim // 2 :]
         return self.torch.cat([first * cos - second * sin, second * cos + first * sin], -1)
 
@@ -238,10 +242,11 @@ class TorchDecodeContext:
         positions = torch.arange(start, end)
         x = m.embedding[torch.tensor(tokens[start:])]
         causal = torch.arange(end)[None, :] <= positions[:, None]
+        rotation = m.rotation(positions)
         for index, layer in enumerate(m.layers):
             h = m.rms(x, layer.norm_in)
-            q = m.rotate((h @ layer.q).view(n, m.heads, m.head_dim), positions)
-            k = m.rotate((h @ layer.k).view(n, m.kv_heads, m.head_dim), positions)
+            q = m.rotate((h @ layer.q).view(n, m.heads, m.head_dim), rotation)
+            k = m.rotate((h @ layer.k).view(n, m.kv_heads, m.head_dim), rotation)
             v = (h @ layer.v).view(n, m.kv_heads, m.head_dim)
             slot.keys[index, :, start:end] = k.transpose(0, 1)
             slot.values[index, :, start:end] = v.transpose(0, 1)
@@ -290,7 +295,7 @@ class TorchDecodeContext:
         written = torch.tensor(own)
         width = max(own) + 1
         own_mask = torch.arange(width)[None, :] <= written[:, None]  # [b, width]
-        positions = torch.tensor([entry[1] for entry in entries])
+        rotation = m.rotation(torch.tensor([entry[1] for entry in entries]))
         # Rows of one prompt slot attend over its cells together: one product per slot.
         by_slot: dict[int, tuple[_Slot, list[int]]] = {}
         for row, slot in enumerate(slots):
@@ -301,8 +306,8 @@ class TorchDecodeContext:
         x = m.embedding[torch.tensor([entry[0] for entry in entries])]
         for index, layer in enumerate(m.layers):
             h = m.rms(x, layer.norm_in)
-            q = m.rotate((h @ layer.q).view(b, m.heads, d), positions).view(b, m.kv_heads, group, d)
-            k = m.rotate((h @ layer.k).view(b, m.kv_heads, d), positions)
+            q = m.rotate((h @ layer.q).view(b, m.heads, d), rotation).view(b, m.kv_heads, group, d)
+            k = m.rotate((h @ layer.k).view(b, m.kv_heads, d), rotation)
             v = (h @ layer.v).view(b, m.kv_heads, d)
             self._keys[index, rows, :, written] = k
             self._values[index, rows, :, written] = v

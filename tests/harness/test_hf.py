@@ -31,6 +31,7 @@ from typer.testing import CliRunner  # noqa: E402
 from randbench.cli import app  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.backends.hf import HFBackend, HubDownloadError  # noqa: E402
+from randbench.harness.backends.llamacpp import log_softmax  # noqa: E402
 from randbench.harness.hf_convert import (  # noqa: E402
     CACHE_ENV,
     MARKER,
@@ -344,38 +345,31 @@ def test_bench_runs_lm_eval_repeats_beside_shared_sampling(hf: HFBackend) -> Non
 
 
 @pytest.fixture(scope="module")
-def reference(converted: Converted) -> Any:
-    """transformers' float32 model of the converted directory, in eval mode."""
-    return transformers.AutoModelForCausalLM.from_pretrained(
-        converted.directory, dtype=torch.float32
-    ).eval()
+def reference(hf: HFBackend) -> Any:
+    """transformers' float32 model of the converted directory (the ``hf`` backend's)."""
+    assert hf.model.dtype == torch.float32
+    return hf.model
 
 
 def next_logprobs(model: Any, ids: list[int]) -> np.ndarray:
     """transformers' next-token log-probabilities after ``ids``, the whole sequence run
     alone from scratch."""
     with torch.inference_mode():
-        logits = model(input_ids=torch.tensor([ids])).logits[0, -1].double()
-    return np.asarray(torch.log_softmax(logits, -1).numpy())
+        logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+    return log_softmax(logits.double().numpy())
 
 
 def moved_from(expected: np.ndarray, logits: np.ndarray) -> float:
     """The largest change of a log-probability above 1e-4 (nats)."""
-    row = torch.log_softmax(torch.from_numpy(np.asarray(logits, np.float64)), -1).numpy()
-    return float(np.abs(row - expected)[np.exp(expected) > 1e-4].max())
+    return float(np.abs(log_softmax(logits) - expected)[np.exp(expected) > 1e-4].max())
 
 
-def chat_ids(converted: Converted, text: str) -> list[int]:
-    tokenizer = transformers.AutoTokenizer.from_pretrained(converted.directory)
-    rendered = tokenizer.apply_chat_template(
-        [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
-    )
-    ids: list[int] = tokenizer(rendered, add_special_tokens=False)["input_ids"]
-    return ids
+def chat_ids(hf: HFBackend, text: str) -> list[int]:
+    return hf.prompt_ids(Prompt((Message("user", text),)))
 
 
 def test_torch_context_equals_transformers_through_forks_and_moves(
-    converted: Converted, reference: Any
+    hf: HFBackend, reference: Any
 ) -> None:
     """Every row the context returns is transformers' next-token distribution at that
     sequence's prompt and own tokens: after prefill, decode of several sequences at once,
@@ -384,8 +378,8 @@ def test_torch_context_equals_transformers_through_forks_and_moves(
     from randbench.harness.backends.torch_context import TorchDecodeContext, TorchLlama
 
     context = TorchDecodeContext(TorchLlama(reference, "float32", 2), sequences=6, cells=256)
-    first = chat_ids(converted, "Roll a die and say the number.")
-    second = chat_ids(converted, "Roll a die and say the number, please.")
+    first = chat_ids(hf, "Roll a die and say the number.")
+    second = chat_ids(hf, "Roll a die and say the number, please.")
     written: dict[int, list[int]] = {}
     moved: list[float] = []
 
@@ -447,12 +441,12 @@ def test_torch_context_refuses_what_it_cannot_decode(reference: Any) -> None:
         TorchLlama(gpt2, "float32", 2)
 
 
-def test_bfloat16_engine_stays_near_float32(converted: Converted, reference: Any) -> None:
+def test_bfloat16_engine_stays_near_float32(hf: HFBackend, reference: Any) -> None:
     """bfloat16 arithmetic moves the distribution (the README quotes 2-5% in total
     variation), not its mode."""
     from randbench.harness.backends.torch_context import TorchDecodeContext, TorchLlama
 
-    ids = chat_ids(converted, "Pick a random number from 1 to 10.")
+    ids = chat_ids(hf, "Pick a random number from 1 to 10.")
     rows = {}
     for dtype in ("float32", "bfloat16"):
         context = TorchDecodeContext(TorchLlama(reference, dtype, 2), sequences=2, cells=128)
