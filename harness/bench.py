@@ -7,7 +7,6 @@ candidate. Both go through the same backend, so the ratio isolates the sharing.
 
 from __future__ import annotations
 
-import math
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from randbench.harness.backends.base import Backend, Capability
 from randbench.harness.methods.base import task_prompt
 from randbench.harness.methods.logprob import Logprob
 from randbench.harness.requests import GenerateRequest, Message, Prompt
-from randbench.harness.runner import RunConfig, sample_seed, sampling_params, stop_cells
+from randbench.harness.runner import RunConfig, first_look, sample_seed, sampling_params
 from randbench.tasks import Task
 
 T = TypeVar("T")
@@ -66,6 +65,15 @@ def bench_sampling(
     tokens = sum(c.tokens or 0 for c in replies[0]) or None
     return Measurement(
         f"sampling ({task.name}, n={n})", n, seconds, naive_seconds * n / naive_n, tokens=tokens
+    )
+
+
+def warm_up(backend: Backend, task: Task, config: RunConfig) -> None:
+    """One sample, untimed: a backend's first call may load what it needs (engine=torch
+    loads its model at the first sample, 5-12 s), which is no part of its sampling rate."""
+    seed = sample_seed(config.seed, task.hash, "bench-warm-up", 0)
+    backend.generate(
+        [GenerateRequest(task.name, task_prompt(task), sampling_params(task, config), (seed,))]
     )
 
 
@@ -128,7 +136,8 @@ def estimate_all(
     scoring: Measurement | None,
     config: RunConfig,
 ) -> Estimate:
-    """Sampling time from the measured tokens/s when the backend counts tokens: each sample
+    """Sampling time from the measured tokens/s when the backend counts tokens (``sampling``:
+    the tasks side by side, as ``randbench run`` asks them): each sample
     writes as large a share of its task's token limit as the measured samples did of
     theirs (a model that rambles to the limit rambles everywhere; one-token answers stay
     short). Without token counts, the measured samples/s for every task."""
@@ -153,14 +162,6 @@ def _seconds_per_sample(sampling: Measurement, config: RunConfig) -> Callable[[T
     )
 
 
-def first_look(task: Task, config: RunConfig) -> int:
-    """Samples a task takes before it can first stop early (all of them if it cannot)."""
-    if stop_cells(task, config) is None:
-        return task.samples
-    batches = math.ceil(config.min_samples / config.batch_size)
-    return min(task.samples, batches * config.batch_size)
-
-
 def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -180,9 +181,11 @@ def run_bench(
     measured: list[Measurement] = []
     sampling = scoring = None
     if Capability.GENERATE in backend.capabilities:
-        sampling = bench_sampling(backend, sampling_task, n, naive_n, config)
-        measured.append(sampling)
-        measured.append(bench_side_by_side(backend, tasks, config))
+        warm_up(backend, sampling_task, config)
+        alone = bench_sampling(backend, sampling_task, n, naive_n, config)
+        side_by_side = bench_side_by_side(backend, tasks, config)
+        measured += [alone, side_by_side]
+        sampling = side_by_side if side_by_side.units else alone
         if context_tokens:
             peer = bench_lmeval_repeats(backend, sampling_task, n, naive_n, context_tokens, config)
             measured += [peer] if peer is not None else []

@@ -63,7 +63,8 @@ def bench_command(
         backend, tasks, to_sample, to_score, n=samples, naive_n=min(naive_samples, samples),
         config=config, context_tokens=context_tokens,
     )  # fmt: skip
-    table = Table(title=f"randbench bench: {model} on {platform.machine()}", title_justify="left")
+    label = f"{model} ({model_args})" if model_args else model
+    table = Table(title=f"randbench bench: {label} on {platform.machine()}", title_justify="left")
     for column in ("mode", "rate", "tokens/s", "naive rate", "speed-up"):
         table.add_column(column)
     for m in measured:

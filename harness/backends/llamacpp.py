@@ -82,7 +82,8 @@ MODEL_ARGS: dict[str, str] = {
     "torch_dtype": "engine=torch's arithmetic: float32 (default; within 4e-5 nats of "
     "transformers) or bfloat16 (about 2x faster where the CPU has AMX or AVX512-BF16, but "
     "it moves each next-token distribution by 2-5% in total variation)",
-    "parallel": "samples (default 64) and scored candidates (default 1) decoded side by "
+    "parallel": "samples (default 64; 255 with engine=torch, whose prefix-shared cache "
+    "holds them) and scored candidates (default 1) decoded side by "
     "side; 1 makes every result bit-for-bit independent of the batch (a resumed run then "
     "redraws exactly what an uninterrupted one would have), more is faster, but batched "
     "arithmetic moves logits slightly with the batch's composition",
@@ -154,7 +155,10 @@ class LlamaCppBackend(Backend):
         self.n_batch = _int_arg(args, "n_batch", 512)
         self.stream_cells = _int_arg(args, "stream_cells", DEFAULT_STREAM_CELLS)
         given = "parallel" in args
-        self.parallel = min(_int_arg(args, "parallel", DEFAULT_SAMPLING_PARALLEL), MAX_PARALLEL)
+        default_parallel = (
+            MAX_PARALLEL if args.get("engine") == "torch" else DEFAULT_SAMPLING_PARALLEL
+        )
+        self.parallel = min(_int_arg(args, "parallel", default_parallel), MAX_PARALLEL)
         self.score_parallel = self.parallel if given else 1
         use_template = args.get("chat_template", True)
         if not isinstance(use_template, bool):
@@ -173,6 +177,11 @@ class LlamaCppBackend(Backend):
         if self.engine not in ENGINES:
             raise ValueError(
                 f"model arg engine={self.engine!r}: expected one of {', '.join(ENGINES)}"
+            )
+        if "torch_dtype" in args and self.engine != "torch":
+            raise ValueError(
+                f"model arg torch_dtype={args['torch_dtype']!r} applies only with engine=torch "
+                f"(engine is {self.engine}): drop it, or add engine=torch"
             )
         self.torch_dtype = str(args.get("torch_dtype", "float32"))
         if self.torch_dtype not in TORCH_DTYPES:

@@ -465,6 +465,7 @@ def test_torch_engine_samples_follow_the_scored_distribution(converted: Converte
 
     backend = load_backend(ModelSpec("smollm2", args={"engine": "torch", "chat_template": False}))
     assert isinstance(backend, LlamaCppBackend) and backend.engine == "torch"
+    assert (backend.parallel, backend.score_parallel) == (255, 1), "255 samples by default"
     prompt = Prompt((Message("user", "Random digits between 1 and 4: 3, 1, 4, 2, 2, 1, 3,"),))
     answers = (" 1", " 2", " 3", " 4")
     (scores,) = backend.score([ScoreRequest("t", prompt, answers, until=",")])

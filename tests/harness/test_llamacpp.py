@@ -373,6 +373,8 @@ def test_unknown_model_arg_is_a_clear_error() -> None:
         load_backend(ModelSpec("smollm2", args={"engine": "gpu"}))
     with pytest.raises(ValueError, match=r"torch_dtype='float16': expected one of bfloat16"):
         load_backend(ModelSpec("smollm2", args={"engine": "torch", "torch_dtype": "float16"}))
+    with pytest.raises(ValueError, match=r"torch_dtype='bfloat16' applies only with engine=torch"):
+        load_backend(ModelSpec("smollm2", args={"torch_dtype": "bfloat16"}))
 
 
 def test_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:

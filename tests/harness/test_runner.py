@@ -342,7 +342,7 @@ def test_two_runs_in_the_same_second_keep_both_result_files(
 
 
 def test_bench_estimates_the_first_look_of_each_task() -> None:
-    from randbench.harness.bench import first_look
+    from randbench.harness.runner import first_look
 
     by_name = {t.name: t for t in tasks(["dice_d6", "vs_dice", "coin_flips_20"])}
     d6, vs_dice, story = by_name["dice_d6"], by_name["vs_dice"], by_name["coin_flips_20"]
@@ -408,6 +408,43 @@ class Recording(Backend):
                 self.handed += 1
 
 
+class SlowStart(Recording):
+    """A backend whose first call loads a model (here: sleeps ``load`` seconds)."""
+
+    def __init__(self, load: float) -> None:
+        super().__init__()
+        self.load = load
+        self.sizes: list[int] = []
+
+    def generate_each(self, requests: Sequence[GenerateRequest], sink: CompletionSink) -> None:
+        if not self.calls:
+            time.sleep(self.load)
+        self.sizes.append(sum(r.n for r in requests))
+        super().generate_each(requests, sink)
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[list[Completion]]:
+        found: list[list[Completion]] = [[] for _ in requests]
+        self.generate_each(requests, lambda r, _, completion: found[r].append(completion))
+        return found
+
+
+def test_bench_times_no_first_call_load_and_estimates_from_tasks_side_by_side() -> None:
+    from randbench.harness.bench import estimate_all, run_bench
+
+    chosen = tasks(["dice_d6", "coin_flip", "weighted_colour"])
+    (d6,) = [t for t in chosen if t.name == "dice_d6"]
+    backend, config = SlowStart(load=1.0), RunConfig(max_tokens=16)
+    measured, estimate = run_bench(
+        backend, chosen, d6, d6, n=40, naive_n=4, config=config, context_tokens=0
+    )
+    assert backend.calls[0] == ["dice_d6"] and backend.sizes[0] == 1, "an untimed warm-up"
+    alone, side_by_side = measured
+    assert alone.units == 40 and side_by_side.units == len(chosen) * config.batch_size
+    assert alone.seconds < backend.load and side_by_side.seconds < backend.load
+    assert estimate.full == estimate_all(chosen, side_by_side, None, config).full
+    assert estimate.full != estimate_all(chosen, alone, None, config).full
+
+
 def test_tasks_in_flight_share_calls_and_change_no_answer(tmp_path: Path) -> None:
     """Eight tasks' batches in one call: the same answers, the same early stops and the same
     per-task call counts as one task at a time, in fewer backend calls."""
@@ -430,6 +467,28 @@ def test_tasks_in_flight_share_calls_and_change_no_answer(tmp_path: Path) -> Non
     assert all(len(set(call)) == 1 for call in one.calls)
     assert max(len(set(call)) for call in eight.calls) == len(chosen)
     assert len(eight.calls) < len(one.calls)
+
+
+def test_a_job_sure_to_take_many_calls_starts_first_and_changes_no_answer(
+    tmp_path: Path,
+) -> None:
+    """vs_dice's 600 samples cannot stop early: 12 batches. Listed last, it still starts in
+    the first call, so it runs beside the other tasks rather than alone after them; the
+    runs come back in the order asked, with the answers each task gets alone."""
+    chosen = tasks(["dice_d6", "coin_flip", "weighted_colour", "vs_dice"])
+    assert chosen[-1].name == "vs_dice"
+    direct = [METHODS.get("direct")()]
+    backend = Recording()
+    config = RunConfig(tasks_in_flight=2)
+    runs = Runner(backend, ResponseCache(tmp_path / "c.sqlite"), config).run(chosen, direct)
+    assert [r.task.name for r in runs] == [t.name for t in chosen]
+    assert "vs_dice" in backend.calls[0]
+    alone = sum(1 for call in backend.calls if set(call) == {"vs_dice"})
+    assert alone < 12 - len(chosen) + 1
+    for task, together in zip(chosen, runs, strict=True):
+        cache = ResponseCache(tmp_path / f"{task.name}.sqlite")
+        (single,) = Runner(Recording(), cache, config).run([task], direct)
+        assert [s.completion for s in single.samples] == [s.completion for s in together.samples]
 
 
 def test_a_call_that_fails_keeps_what_every_task_in_it_finished(tmp_path: Path) -> None:
