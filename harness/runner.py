@@ -296,15 +296,13 @@ class Runner:
         return self._drive([(task, method) for task in tasks for method in methods])
 
     def _drive(self, jobs: Sequence[tuple[Task, Method]]) -> list[TaskRun]:
-        """Run ``jobs``, those sure to ask the most batches first (:meth:`_rounds`; the runs
+        """Run ``jobs``, those sure to ask the most batches first (:meth:`_sure_batches`; the runs
         come back in the order of ``jobs``), the next round of up to ``tasks_in_flight``
         sampling jobs in one backend call. A job's own batches stay in order, each asked
         after the one before it was judged, so early stopping ends a task where it would
         have alone."""
         runs: dict[int, TaskRun] = {}
-        rounds = [self._rounds(task, method) for task, method in jobs]
-        order = sorted(range(len(jobs)), key=lambda i: -rounds[i])
-        queue = deque((i, jobs[i]) for i in order)
+        queue = deque(sorted(enumerate(jobs), key=lambda job: -self._sure_batches(*job[1])))
         active: dict[int, tuple[_Sampling, _Round]] = {}
         while queue or active:
             while queue and len(active) < max(1, self.config.tasks_in_flight):
@@ -318,14 +316,12 @@ class Runner:
                 self._call(active, runs)
         return [runs[i] for i in range(len(jobs))]
 
-    def _rounds(self, task: Task, method: Method) -> int:
+    def _sure_batches(self, task: Task, method: Method) -> int:
         """The batches a job is sure to ask, those before its first look. Jobs sure to ask
         more start first, so that a long one (``vs_dice``: 600 samples that cannot stop
         early, 12 batches) runs beside the others instead of alone at the end, one batch per
         backend call (50 samples in flight where 255 fit: the last 2-3 minutes of the main
         job)."""
-        if not isinstance(method, SamplingMethod) or method.not_applicable(task) is not None:
-            return 1
         units = first_look(task, self.config, self.work(task, method))
         return max(1, math.ceil(units / self.config.batch_size))
 
