@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from randbench.harness.backends.base import Backend, Capability
+from randbench.harness.backends.llamacpp import LlamaCppBackend
 from randbench.harness.methods.base import task_prompt
 from randbench.harness.methods.logprob import Logprob
 from randbench.harness.requests import GenerateRequest, Message, Prompt
@@ -68,9 +69,38 @@ def bench_sampling(
     )
 
 
+def bench_plain_llama(
+    backend: Backend, task: Task, n: int, naive_n: int, config: RunConfig
+) -> Measurement | None:
+    """The llama.cpp backend's n samples in one request vs ``naive_n`` calls of
+    llama-cpp-python's own ``Llama.create_completion`` on the same weights, prompt tokens and
+    sampling settings (scaled to n): what the backend's own decoding buys over the library
+    it drives. None for other backends."""
+    if not isinstance(backend, LlamaCppBackend):
+        return None
+    params = sampling_params(task, config)
+    seeds = [sample_seed(config.seed, task.hash, "bench-plain", i) for i in range(n)]
+    request = GenerateRequest(task.name, task_prompt(task), params, tuple(seeds))
+    replies, seconds = timed(lambda: backend.generate([request]))
+    llama = backend.plain_llama()
+    plain_seeds = [
+        sample_seed(config.seed, task.hash, "bench-plain-call", i) for i in range(naive_n + 1)
+    ]
+    backend.plain_completion(llama, request, plain_seeds[0])  # untimed: evaluates the prompt
+    _, plain_seconds = timed(
+        lambda: [backend.plain_completion(llama, request, s) for s in plain_seeds[1:]]
+    )
+    tokens = sum(c.tokens or 0 for c in replies[0]) or None
+    return Measurement(
+        f"sampling vs Llama.create_completion ({task.name}, n={n})", n, seconds,
+        plain_seconds * n / naive_n, tokens=tokens,
+    )  # fmt: skip
+
+
 def warm_up(backend: Backend, task: Task, config: RunConfig) -> None:
-    """One sample, untimed: a backend's first call may load what it needs (engine=torch
-    loads its model at the first sample, 5-12 s), which is no part of its sampling rate."""
+    """One sample, untimed: a backend's first call may load what it needs (the llama.cpp
+    backend opens its cache streams, an API server warms its prompt cache), which is no
+    part of its sampling rate."""
     seed = sample_seed(config.seed, task.hash, "bench-warm-up", 0)
     backend.generate(
         [GenerateRequest(task.name, task_prompt(task), sampling_params(task, config), (seed,))]
@@ -184,7 +214,8 @@ def run_bench(
         warm_up(backend, sampling_task, config)
         alone = bench_sampling(backend, sampling_task, n, naive_n, config)
         side_by_side = bench_side_by_side(backend, tasks, config)
-        measured += [alone, side_by_side]
+        plain = bench_plain_llama(backend, sampling_task, n, naive_n, config)
+        measured += [alone, side_by_side] + ([plain] if plain is not None else [])
         sampling = side_by_side if side_by_side.units else alone
         if context_tokens:
             peer = bench_lmeval_repeats(backend, sampling_task, n, naive_n, context_tokens, config)

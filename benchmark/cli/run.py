@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from randbench.cli.options import NoChatTemplate, model_spec
@@ -17,6 +25,7 @@ from randbench.harness.api.secrets import redact
 from randbench.harness.backends import BackendError, CapabilityError, load_backend
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
+from randbench.harness.methods.base import Method
 from randbench.harness.results import write_results
 from randbench.harness.runner import DEFAULT_STOP_ALPHA, RunConfig, Runner, TaskRun
 from randbench.loader import TaskLoadError, load_tasks
@@ -81,6 +90,13 @@ def run_command(
             "by side by local backends; more requests in flight for API backends).",
         ),
     ] = 8,
+    show_tasks: Annotated[
+        bool,
+        typer.Option(
+            help="Also print one row per task x method (long with --tasks all; the result "
+            "file and the leaderboard hold them too)."
+        ),
+    ] = False,
 ) -> None:
     """Ask a model every selected task with every method, score it, write result files."""
     try:
@@ -102,15 +118,17 @@ def run_command(
         tasks_in_flight=tasks_in_flight,
     )  # fmt: skip
     response_cache = ResponseCache(cache)
+    runner = Runner(backend, response_cache, config)
+    try:
+        runner.check(methods)
+    except CapabilityError as error:
+        response_cache.close()
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    total = sum(runner.work(t, m) for t in chosen for m in methods)
     with _progress() as progress:
-        bar = progress.add_task("running", total=None)
-        runner = Runner(backend, response_cache, config, lambda k: progress.advance(bar, k))
-        try:
-            runner.check(methods)
-        except CapabilityError as error:
-            errors.print(f"error: {error}")
-            raise typer.Exit(2) from None
-        progress.update(bar, total=sum(runner.work(t, m) for t in chosen for m in methods))
+        bar = progress.add_task(_describe(len(chosen), methods), total=total)
+        runner.advance = lambda k: progress.advance(bar, k)
         try:
             runs = runner.run(chosen, methods)
         except BackendError as error:
@@ -125,14 +143,40 @@ def run_command(
     result_path, samples_path = write_results(
         output_path, backend.identity(), [m.name for m in methods], config, runs
     )
-    console.print(summary_table(runs))
-    console.print(f"results: {result_path}\nsamples: {samples_path}", soft_wrap=True)
+    if show_tasks:
+        console.print(summary_table(runs))
+    _print_summary(result_path, samples_path, output_path)
+
+
+def _describe(tasks: int, methods: Sequence[Method]) -> str:
+    """The progress bar's label: what runs. Its steps are the samples of sampling methods
+    (a task that stops early skips its rest) and one per task of a scoring method."""
+    names = ",".join(m.name for m in methods)
+    return f"{tasks} task{'' if tasks == 1 else 's'} x {names}"
+
+
+def _print_summary(result_path: Path, samples_path: Path, results_dir: Path) -> None:
+    """A few lines whatever the number of tasks: scores as the leaderboard computes them."""
+    from randbench.cli.summary import run_summary
+    from randbench.leaderboard.load import ResultFileError
+
+    try:
+        with console.status("scoring as the leaderboard does"):
+            lines = run_summary(result_path, results_dir)
+    except ResultFileError as error:
+        errors.print(f"warning: no summary: {escape(str(error))}")
+        lines = [f"results: {result_path}", f"samples: {samples_path}"]
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def _progress() -> Progress:
+    """Samples done of all, time taken and left; drawn on a terminal only (elsewhere it
+    would draw nothing but leave an empty line)."""
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
     )  # fmt: skip
 
 

@@ -19,31 +19,12 @@ Two layouts, chosen per context:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 Entry = tuple[int, int, int, bool]
 """``(token, position, sequence, wants_logits)``: one token of a decode call."""
-
-
-class SequenceCache(Protocol):
-    """What the sampler needs of a cache of many sequences: :class:`DecodeContext`, or
-    engine=torch's :class:`.torch_context.TorchDecodeContext`."""
-
-    sequences: int
-    streams: bool
-    cells: int
-
-    def run(self, entries: Sequence[Entry]) -> np.ndarray: ...
-
-    def fork(self, sequence: int, source: int = 0) -> None: ...
-
-    def move(self, source: int, sequence: int) -> None: ...
-
-    def drop(self, sequence: int) -> None: ...
-
-    def prefill(self, tokens: list[int], reuse: bool, alone: bool) -> tuple[np.ndarray, int]: ...
 
 
 class DecodeContext:

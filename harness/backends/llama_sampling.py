@@ -24,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from randbench.harness.backends.base import CompletionSink
-from randbench.harness.backends.llama_context import Entry, SequenceCache
+from randbench.harness.backends.llama_context import DecodeContext, Entry
 from randbench.harness.requests import Completion, GenerateRequest
 
 NUCLEUS_HEAD = 256
@@ -123,10 +123,10 @@ class Engine(Protocol):
 
     def text(self, tokens: list[int]) -> str: ...
 
-    def decode(self, context: SequenceCache, entries: Sequence[Entry]) -> np.ndarray: ...
+    def decode(self, context: DecodeContext, entries: Sequence[Entry]) -> np.ndarray: ...
 
     def prefill(
-        self, context: SequenceCache, tokens: list[int], reuse: bool, alone: bool
+        self, context: DecodeContext, tokens: list[int], reuse: bool, alone: bool
     ) -> np.ndarray: ...
 
 
@@ -137,7 +137,7 @@ class Sampler:
     def __init__(
         self,
         engine: Engine,
-        context: SequenceCache,
+        context: DecodeContext,
         jobs: Sequence[tuple[int, GenerateRequest, list[int]]],
         sink: CompletionSink,
     ) -> None:
@@ -249,7 +249,7 @@ class Sampler:
         self.sink(job.index, sample, Completion(self.engine.text(tokens), len(tokens)))
 
 
-def place(context: SequenceCache, grown: list[tuple[_Branch, list[_Branch]]]) -> list[_Branch]:
+def place(context: DecodeContext, grown: list[tuple[_Branch, list[_Branch]]]) -> list[_Branch]:
     """Sequences for the branches that go on, and the cells of those that ended freed. The k
     branches get sequences 1..k, returned in that order (a stream cache decodes a batch in
     one piece only when its sequences are consecutive and in order: 32 sequences given in

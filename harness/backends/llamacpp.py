@@ -48,14 +48,8 @@ from randbench.harness.backends.base import (
     register_backend,
 )
 from randbench.harness.backends.chat import end_of_turn_text, render_prompt
-from randbench.harness.backends.llama_context import DecodeContext, Entry, SequenceCache
+from randbench.harness.backends.llama_context import DecodeContext, Entry
 from randbench.harness.backends.llama_sampling import Sampler
-from randbench.harness.backends.torch_context import DTYPES as TORCH_DTYPES
-from randbench.harness.backends.torch_context import (
-    TorchDecodeContext,
-    TorchLlama,
-    load_torch_llama,
-)
 from randbench.harness.dequantize import dequantized_gguf
 from randbench.harness.models import file_sha256
 from randbench.harness.requests import (
@@ -77,19 +71,21 @@ MODEL_ARGS: dict[str, str] = {
     "chat_template": "apply the GGUF's chat template (default true; false: raw text, base models)",
     "dequantize": "run a float32 copy of the GGUF's weights, made once in the model cache: the "
     "same values, faster on CPU for small models (default: true for smollm2, else false)",
-    "engine": "what decodes the samples: llamacpp (default) or torch, a PyTorch forward pass "
-    "over the same weights with a prefix-shared cache (Llama models; scoring stays on llama.cpp)",
-    "torch_dtype": "engine=torch's arithmetic: float32 (default; within 4e-5 nats of "
-    "transformers) or bfloat16 (about 2x faster where the CPU has AMX or AVX512-BF16, but "
-    "it moves each next-token distribution by 2-5% in total variation)",
-    "parallel": "samples (default 64; 255 with engine=torch, whose prefix-shared cache "
-    "holds them) and scored candidates (default 1) decoded side by "
+    "parallel": "samples (default 64) and scored candidates (default 1) decoded side by "
     "side; 1 makes every result bit-for-bit independent of the batch (a resumed run then "
     "redraws exactly what an uninterrupted one would have), more is faster, but batched "
     "arithmetic moves logits slightly with the batch's composition",
 }
 
-ENGINES = ("llamacpp", "torch")
+REMOVED_ARGS: dict[str, str] = {
+    "engine": "engine=torch (randbench's own PyTorch forward pass) was removed: in bfloat16 "
+    "it moved next-token distributions by 2-5% TVD against llama.cpp, and a randomness "
+    "benchmark must not change what it measures to go faster. Drop the arg; to run a model "
+    "through PyTorch use --model hf:PATH (transformers)",
+    "torch_dtype": "torch_dtype belonged to the removed engine=torch; drop it, or use "
+    "--model hf:PATH (transformers) with its dtype arg",
+}
+"""Model args that once existed, with what to do instead."""
 MAX_PARALLEL = 255
 """llama.cpp holds at most 256 sequences, the prompt's among them."""
 DEFAULT_N_CTX = 4096
@@ -143,6 +139,8 @@ class LlamaCppBackend(Backend):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         args = dict(spec.args)
+        for name in sorted(set(args) & set(REMOVED_ARGS)):
+            raise ValueError(f"model arg {name}={args[name]!r}: {REMOVED_ARGS[name]}")
         unknown = sorted(set(args) - set(MODEL_ARGS))
         if unknown:
             known = "; ".join(f"{k}: {v}" for k, v in MODEL_ARGS.items())
@@ -155,10 +153,7 @@ class LlamaCppBackend(Backend):
         self.n_batch = _int_arg(args, "n_batch", 512)
         self.stream_cells = _int_arg(args, "stream_cells", DEFAULT_STREAM_CELLS)
         given = "parallel" in args
-        default_parallel = (
-            MAX_PARALLEL if args.get("engine") == "torch" else DEFAULT_SAMPLING_PARALLEL
-        )
-        self.parallel = min(_int_arg(args, "parallel", default_parallel), MAX_PARALLEL)
+        self.parallel = min(_int_arg(args, "parallel", DEFAULT_SAMPLING_PARALLEL), MAX_PARALLEL)
         self.score_parallel = self.parallel if given else 1
         use_template = args.get("chat_template", True)
         if not isinstance(use_template, bool):
@@ -173,22 +168,6 @@ class LlamaCppBackend(Backend):
         except ImportError as error:
             raise ImportError(f"backend 'llamacpp' needs llama-cpp-python: {INSTALL}") from error
         self.dequantized = dequantize
-        self.engine = str(args.get("engine", "llamacpp"))
-        if self.engine not in ENGINES:
-            raise ValueError(
-                f"model arg engine={self.engine!r}: expected one of {', '.join(ENGINES)}"
-            )
-        if "torch_dtype" in args and self.engine != "torch":
-            raise ValueError(
-                f"model arg torch_dtype={args['torch_dtype']!r} applies only with engine=torch "
-                f"(engine is {self.engine}): drop it, or add engine=torch"
-            )
-        self.torch_dtype = str(args.get("torch_dtype", "float32"))
-        if self.torch_dtype not in TORCH_DTYPES:
-            raise ValueError(
-                f"model arg torch_dtype={self.torch_dtype!r}: "
-                f"expected one of {', '.join(TORCH_DTYPES)}"
-            )
         self.path = (
             dequantized_gguf(self.source, cached_sha256(self.source)) if dequantize else self.source
         )
@@ -218,9 +197,6 @@ class LlamaCppBackend(Backend):
         """The unified cache: scoring, short answers, and everything with ``parallel=1``."""
         self._streams: DecodeContext | None = None
         """One stream per sample, for long answers; opened at the first of them."""
-        self._torch: TorchDecodeContext | None = None
-        """engine=torch's context, opened at the first sample."""
-        self._torch_model: TorchLlama | None = None
         self.tokens_evaluated = 0
         """Tokens run through the model so far (prompts + samples + candidates)."""
         self.prompt_evaluations = 0
@@ -245,8 +221,6 @@ class LlamaCppBackend(Backend):
         identity.update(name=self.model_name(), sha256=cached_sha256(self.source))
         if self.dequantized:  # the same weights, other arithmetic: other cache entries
             identity["weights"] = "float32"
-        if self.engine == "torch":  # the samples' arithmetic, whatever the default becomes
-            identity["sampling"] = f"torch {self.torch_dtype}"
         return identity
 
     def _piece(self, token: int) -> str:
@@ -317,13 +291,13 @@ class LlamaCppBackend(Backend):
 
     # The sampler's engine (:class:`.llama_sampling.Engine`).
 
-    def decode(self, context: SequenceCache, entries: Sequence[Entry]) -> np.ndarray:
+    def decode(self, context: DecodeContext, entries: Sequence[Entry]) -> np.ndarray:
         self.tokens_evaluated += len(entries)
         self.sample_decodes += 1
         return context.run(entries)
 
     def prefill(
-        self, context: SequenceCache, tokens: list[int], reuse: bool, alone: bool
+        self, context: DecodeContext, tokens: list[int], reuse: bool, alone: bool
     ) -> np.ndarray:
         logits, evaluated = context.prefill(tokens, reuse, alone)
         self.tokens_evaluated += evaluated
@@ -357,10 +331,6 @@ class LlamaCppBackend(Backend):
         ones, so decode calls stay full across requests. Short answers are sampled in the
         shared cache, long ones in the streams."""
         jobs = [(i, r, self.prompt_tokens(r.prompt)) for i, r in enumerate(requests)]
-        if self.engine == "torch" and jobs:
-            need = max(request.params.max_tokens for _, request, _ in jobs)
-            Sampler(self, self._torch_context(need), jobs, sink).run()
-            return
         streamed = [self._streamed(len(tokens), r.params.max_tokens) for _, r, tokens in jobs]
         short = [job for job, stream in zip(jobs, streamed, strict=True) if not stream]
         long = [job for job, stream in zip(jobs, streamed, strict=True) if stream]
@@ -389,21 +359,26 @@ class LlamaCppBackend(Backend):
             self._streams = self._context(True, cells)
         return self._streams
 
-    def _torch_context(self, longest_answer: int) -> TorchDecodeContext:
-        """engine=torch's context: as many sequences as ``stream_cells`` hold answers of
-        ``longest_answer`` tokens (the prompts are shared, not counted), up to ``parallel``."""
-        if self._torch_model is None:
-            self._torch_model = load_torch_llama(
-                self.source, cached_sha256(self.source), self.torch_dtype, self.n_threads
-            )
-        sequences = self._sequences(True, max(longest_answer, 1))
-        if self._torch is None or self._torch.sequences != sequences:
-            if self._torch is not None:
-                self._torch.close()
-            self._torch = TorchDecodeContext(
-                self._torch_model, sequences=sequences, cells=self.n_ctx
-            )
-        return self._torch
+    def plain_llama(self) -> Any:
+        """llama-cpp-python's own ``Llama`` over the same weights, with a context that holds
+        a library prompt and its answer: the baseline that ``randbench bench`` and the tests
+        set beside this backend."""
+        return self._llama_cpp.Llama(
+            str(self.path), n_ctx=self.n_ctx, n_batch=self.n_batch, n_threads=self.n_threads,
+            verbose=False,
+        )  # fmt: skip
+
+    def plain_completion(self, llama: Any, request: GenerateRequest, seed: int) -> Completion:
+        """One sample of ``request`` by ``llama.create_completion``, llama-cpp-python's own
+        sampler chain set to what this backend draws from: temperature, then top-p, nothing
+        else (no top-k, min-p or repetition penalty), seeded."""
+        params = request.params
+        reply = llama.create_completion(
+            self.prompt_tokens(request.prompt), max_tokens=params.max_tokens,
+            temperature=params.temperature, top_p=params.top_p, top_k=0, min_p=0.0,
+            typical_p=1.0, repeat_penalty=1.0, seed=seed,
+        )  # fmt: skip
+        return Completion(reply["choices"][0]["text"], reply["usage"]["completion_tokens"])
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[CandidateScores]:
         return [self._score_one(request) for request in requests]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 pytest.importorskip("gguf")
 
+from conftest import Converted  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from randbench.cli import app  # noqa: E402
@@ -33,7 +32,6 @@ from randbench.finetune.sft import sft_trainer, train_sft  # noqa: E402
 from randbench.finetune.tokens import distmatch_features, row_prompt, sft_features  # noqa: E402
 from randbench.finetune.train import load_base, with_lora  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
-from randbench.harness.hf_convert import CACHE_ENV, ensure_converted  # noqa: E402
 from randbench.harness.methods.logprob import Logprob  # noqa: E402
 from randbench.harness.models import ModelNotFoundError, smollm2_gguf  # noqa: E402
 from randbench.harness.requests import ScoreRequest  # noqa: E402
@@ -49,16 +47,8 @@ SMALL = LoraSettings(r=4, alpha=8)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """SmolLM2 converted once into a fresh randbench cache for this module."""
-    previous = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("randbench-cache"))
-    ensure_converted()
-    yield
-    if previous is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = previous
+def smollm2_converted(converted: Converted) -> None:
+    """``load_base("smollm2")`` reads the session's converted directory."""
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +121,7 @@ def test_sft_masks_the_prompt_out_of_the_loss(base: Any, data_dir: Path, tmp_pat
         model.unload()  # gives the base model back without LoRA layers
 
 
+@pytest.mark.slow
 def test_distmatch_moves_the_model_to_the_target_and_the_checkpoint_loads(
     base: Any, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -153,6 +144,7 @@ def test_distmatch_moves_the_model_to_the_target_and_the_checkpoint_loads(
         assert after < before - 0.5, (task, before, after)
 
 
+@pytest.mark.slow
 def test_distmatch_stops_near_the_optimum(data_dir: Path, tmp_path: Path) -> None:
     out = train_distmatch(
         data_dir, tmp_path / "dm", lora=SMALL,
@@ -162,6 +154,7 @@ def test_distmatch_stops_near_the_optimum(data_dir: Path, tmp_path: Path) -> Non
     assert card["steps"] == 1 and card["stopped_near_optimum"] is True
 
 
+@pytest.mark.slow
 def test_sft_checkpoint_and_its_merged_model_score_alike(data_dir: Path, tmp_path: Path) -> None:
     out = train_sft(
         data_dir, tmp_path / "sft", lora=SMALL, merge=True,

@@ -1,19 +1,18 @@
 """The ``hf`` backend on the real embedded SmolLM2-135M-Instruct (no mocks).
 
-The GGUF is converted once per session into a temporary randbench cache; every other
-test loads that directory through ``--model hf:smollm2`` (the reuse path).
+The GGUF is converted once per session into the session's randbench cache (``converted``
+in tests/conftest.py); every other test loads that directory through ``--model hf:smollm2``
+(the reuse path).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,16 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 pytest.importorskip("accelerate")
 
-import numpy as np  # noqa: E402
+from conftest import Converted  # noqa: E402
 from scipy import stats  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from randbench.cli import app  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.backends.hf import HFBackend, HubDownloadError  # noqa: E402
-from randbench.harness.backends.llamacpp import log_softmax  # noqa: E402
 from randbench.harness.hf_convert import (  # noqa: E402
-    CACHE_ENV,
     MARKER,
-    convert_gguf,
-    load_gguf,
     read_marker,
-    smollm2_dir,
 )
 from randbench.harness.models import ModelNotFoundError, file_sha256, smollm2_gguf  # noqa: E402
 from randbench.harness.requests import (  # noqa: E402
@@ -55,39 +49,6 @@ except ModelNotFoundError as error:  # pragma: no cover - depends on the environ
     pytest.skip(str(error), allow_module_level=True)
 
 DIE = Prompt((Message("user", "Roll a fair 6-sided die. Reply with only the number."),))
-
-
-@dataclass
-class Converted:
-    directory: Path
-    reference_ids: Any
-    reference_logits: Any
-
-
-@pytest.fixture(scope="session")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converted]:
-    """Convert the GGUF once into a fresh randbench cache (set for the whole session), keeping
-    the GGUF-loaded model's logits on a prompt to compare the conversion with."""
-    previous = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("randbench-cache"))
-    model, tokenizer = load_gguf(GGUF)
-    text = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "Pick a random number from 1 to 10."}],
-        tokenize=False,
-        add_generation_prompt=True,
-    )
-    ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
-    with torch.inference_mode():
-        logits = model(input_ids=ids).logits
-    directory = convert_gguf(
-        GGUF, smollm2_dir(), sha256=file_sha256(GGUF), loaded=(model, tokenizer)
-    )
-    del model
-    yield Converted(directory, ids, logits)
-    if previous is None:
-        os.environ.pop(CACHE_ENV, None)
-    else:
-        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="session")
@@ -322,6 +283,7 @@ def test_cli_run_writes_a_result_file(converted: Converted, tmp_path: Path) -> N
     assert exact["values"]["mass_outside_support"] > 0  # a tiny model says more than digits
 
 
+@pytest.mark.slow
 def test_bench_runs_lm_eval_repeats_beside_shared_sampling(hf: HFBackend) -> None:
     """`randbench bench` times lm-eval's `repeats` path (its HFLM, one prompt pass per copy)
     on the same ~500-token in-context prompt; the figures are printed, not asserted."""
@@ -337,172 +299,3 @@ def test_bench_runs_lm_eval_repeats_beside_shared_sampling(hf: HFBackend) -> Non
     assert measured is not None and "lm-eval repeats" in measured.name
     assert measured.units == 4 and measured.seconds > 0
     assert measured.baseline_seconds is not None and measured.baseline_seconds > 0
-
-
-# ---------------------------------------------------------------- engine=torch
-# The llama.cpp backend's sampler over a PyTorch forward pass of the converted weights
-# (randbench.harness.backends.torch_context), checked against transformers' own forward.
-
-
-@pytest.fixture(scope="module")
-def reference(hf: HFBackend) -> Any:
-    """transformers' float32 model of the converted directory (the ``hf`` backend's)."""
-    assert hf.model.dtype == torch.float32
-    return hf.model
-
-
-def next_logprobs(model: Any, ids: list[int]) -> np.ndarray:
-    """transformers' next-token log-probabilities after ``ids``, the whole sequence run
-    alone from scratch."""
-    with torch.inference_mode():
-        logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
-    return log_softmax(logits.double().numpy())
-
-
-def moved_from(expected: np.ndarray, logits: np.ndarray) -> float:
-    """The largest change of a log-probability above 1e-4 (nats)."""
-    return float(np.abs(log_softmax(logits) - expected)[np.exp(expected) > 1e-4].max())
-
-
-def chat_ids(hf: HFBackend, text: str) -> list[int]:
-    return hf.prompt_ids(Prompt((Message("user", text),)))
-
-
-def test_torch_context_equals_transformers_through_forks_and_moves(
-    hf: HFBackend, reference: Any
-) -> None:
-    """Every row the context returns is transformers' next-token distribution at that
-    sequence's prompt and own tokens: after prefill, decode of several sequences at once,
-    a fork from the prompt and from another sequence, a second prompt that reuses the
-    first's cells, a batch that mixes both prompts out of order, and a move."""
-    from randbench.harness.backends.torch_context import TorchDecodeContext, TorchLlama
-
-    context = TorchDecodeContext(TorchLlama(reference, "float32", 2), sequences=6, cells=256)
-    first = chat_ids(hf, "Roll a die and say the number.")
-    second = chat_ids(hf, "Roll a die and say the number, please.")
-    written: dict[int, list[int]] = {}
-    moved: list[float] = []
-
-    def decode(rows: list[tuple[int, int]]) -> None:
-        """One token each for (sequence, token), checked against transformers."""
-        entries = []
-        for sequence, token in rows:
-            prompt, own = written[sequence][0], written[sequence][1:]
-            entries.append((token, len(prompt) + len(own), sequence, True))
-        logits = context.run(entries)
-        for (sequence, token), row in zip(rows, logits, strict=True):
-            written[sequence].append(token)  # type: ignore[arg-type]
-            history = [*written[sequence][0], *written[sequence][1:]]  # type: ignore[misc]
-            moved.append(moved_from(next_logprobs(reference, history), row))
-
-    logits, evaluated = context.prefill(first, False, True)
-    assert evaluated == len(first)
-    moved.append(moved_from(next_logprobs(reference, first), logits))
-    for sequence in (1, 2):
-        context.fork(sequence)
-        written[sequence] = [first]  # type: ignore[list-item]
-    decode([(1, 100), (2, 101)])
-    decode([(1, 5), (2, 6)])
-    context.fork(3, 2)
-    written[3] = list(written[2])
-    decode([(1, 7), (3, 8), (2, 9)])
-    logits, evaluated = context.prefill(second, True, False)
-    assert 0 < evaluated < len(second), "the shared head of the two prompts is kept"
-    moved.append(moved_from(next_logprobs(reference, second), logits))
-    context.fork(4)
-    written[4] = [second]  # type: ignore[list-item]
-    decode([(4, 10), (1, 11), (3, 12)])
-    context.move(4, 5)
-    written[5] = written.pop(4)
-    decode([(5, 13), (2, 14)])
-    with pytest.raises(ValueError, match="holds no prompt"):
-        context.run([(1, len(second) + 1, 4, True)])
-    assert max(moved) < 1e-3, moved
-
-
-def test_torch_context_refuses_what_it_cannot_decode(reference: Any) -> None:
-    from randbench.harness.backends.torch_context import TorchDecodeContext, TorchLlama
-
-    context = TorchDecodeContext(TorchLlama(reference, "float32", 2), sequences=4, cells=16)
-    with pytest.raises(ValueError, match="exceeds 16 cells"):
-        context.prefill(list(range(1, 20)), False, True)
-    context.prefill([1, 2, 3], False, True)
-    context.fork(1)
-    with pytest.raises(ValueError, match="distinct sequences >= 1"):
-        context.run([(5, 3, 0, True)])
-    with pytest.raises(ValueError, match="distinct sequences >= 1"):
-        context.run([(5, 3, 1, True), (6, 3, 1, True)])
-    with pytest.raises(ValueError, match="in order"):
-        context.run([(5, 4, 1, True)])
-    gpt2 = transformers.GPT2LMHeadModel(
-        transformers.GPT2Config(n_layer=1, n_head=2, n_embd=8, vocab_size=16)
-    )
-    with pytest.raises(ValueError, match="runs Llama models; this one is 'gpt2'"):
-        TorchLlama(gpt2, "float32", 2)
-
-
-def test_bfloat16_engine_stays_near_float32(hf: HFBackend, reference: Any) -> None:
-    """bfloat16 arithmetic moves the distribution (the README quotes 2-5% in total
-    variation), not its mode."""
-    from randbench.harness.backends.torch_context import TorchDecodeContext, TorchLlama
-
-    ids = chat_ids(hf, "Pick a random number from 1 to 10.")
-    rows = {}
-    for dtype in ("float32", "bfloat16"):
-        context = TorchDecodeContext(TorchLlama(reference, dtype, 2), sequences=2, cells=128)
-        rows[dtype] = torch.softmax(torch.from_numpy(context.prefill(ids, False, True)[0]), -1)
-    assert rows["float32"].argmax() == rows["bfloat16"].argmax()
-    variation = 0.5 * float((rows["float32"] - rows["bfloat16"]).abs().sum())
-    assert 0 < variation < 0.1, variation
-
-
-def test_torch_engine_samples_follow_the_scored_distribution(converted: Converted) -> None:
-    """engine=torch samples long answers (16 tokens) of a completion-style prompt; the texts
-    that open with " 1,".." 4," (and everything else) fit what llama.cpp's ``score`` says
-    (chi-square: the two forward passes differ by llama.cpp's float16 cache cells, about
-    0.01 nats). The same seeds give the same samples again."""
-    from randbench.harness.backends.llamacpp import LlamaCppBackend
-
-    backend = load_backend(ModelSpec("smollm2", args={"engine": "torch", "chat_template": False}))
-    assert isinstance(backend, LlamaCppBackend) and backend.engine == "torch"
-    assert (backend.parallel, backend.score_parallel) == (255, 1), "255 samples by default"
-    prompt = Prompt((Message("user", "Random digits between 1 and 4: 3, 1, 4, 2, 2, 1, 3,"),))
-    answers = (" 1", " 2", " 3", " 4")
-    (scores,) = backend.score([ScoreRequest("t", prompt, answers, until=",")])
-    expected = np.append(np.exp(scores.logprobs), 1 - np.exp(scores.logprobs).sum())
-    request = GenerateRequest("t", prompt, SamplingParams(1.0, 1.0, 16), tuple(range(600)))
-    (completions,) = backend.generate([request])
-    assert backend._torch is not None and backend._streams is None
-    samples = [c.text for c in completions]
-    assert len(samples) == 600
-    counts = np.array([sum(s.startswith(a + ",") for s in samples) for a in answers])
-    observed = np.append(counts, len(samples) - counts.sum())
-    assert counts.sum() >= 300, observed
-    assert stats.chisquare(observed, expected * len(samples)).pvalue > 0.001, (observed, expected)
-    few = GenerateRequest("t", prompt, SamplingParams(1.0, 1.0, 16), tuple(range(40)))
-    again = [c.text for c in backend.generate([few])[0]]
-    assert again == [c.text for c in backend.generate([few])[0]]
-
-
-def test_cli_run_with_the_torch_engine_keeps_every_sample(
-    converted: Converted, tmp_path: Path
-) -> None:
-    result = CliRunner().invoke(
-        app,
-        ["run", "--model", "smollm2", "--model-args", "engine=torch,torch_dtype=bfloat16",
-         "--tasks", "dice_d6,coin_flip", "--samples", "30", "--max-tokens", "24",
-         "--output-path", str(tmp_path / "out"), "--cache", str(tmp_path / "c.sqlite")],
-        terminal_width=200,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    (path,) = (tmp_path / "out").glob("results_*.json")
-    document = json.loads(path.read_text())
-    assert document["config"]["model"]["args"]["engine"] == "torch"
-    assert document["config"]["model"]["sampling"] == "torch bfloat16"
-    for name in ("dice_d6", "coin_flip"):
-        assert document["results"][name]["direct"]["n"] == 30
-    (samples,) = (tmp_path / "out").glob("samples_*.jsonl")
-    indices = sorted(
-        (row["task"], row["index"]) for row in map(json.loads, samples.read_text().splitlines())
-    )
-    assert indices == sorted((t, i) for t in ("dice_d6", "coin_flip") for i in range(30))

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Converted
 from typer.testing import CliRunner
 
 from randbench.cli import app
 from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.backends.hf import HFBackend
 from randbench.harness.backends.lmeval import LMEvalBackend
-from randbench.harness.hf_convert import ensure_converted
 from randbench.harness.requests import (
     GenerateRequest,
     Message,
@@ -50,8 +50,8 @@ PARITY = [
 
 
 @pytest.fixture(scope="module")
-def model_dir() -> Path:
-    return ensure_converted()
+def model_dir(converted: Converted) -> Path:
+    return converted.directory
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,7 @@ def test_parity_with_randbenchs_hf_backend(lmeval: LMEvalBackend, model_dir: Pat
     assert differences.max() < 1e-4, differences.max()
 
 
+@pytest.mark.slow
 def test_sampling_varies_the_seed_per_sample(lmeval: LMEvalBackend) -> None:
     from lm_eval.api.model import CachingLM
 

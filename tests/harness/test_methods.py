@@ -5,6 +5,7 @@ case of dependent answers."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -49,8 +50,14 @@ GARBAGE = [
 ]
 
 
+@functools.cache
+def library() -> tuple[Task, ...]:
+    """The task library, loaded once for this module (0.3-0.4 s a load)."""
+    return tuple(load_tasks())
+
+
 def task(name: str) -> Task:
-    (found,) = select_tasks(load_tasks(), [name])
+    (found,) = select_tasks(list(library()), [name])
     return found
 
 
@@ -337,6 +344,7 @@ def test_enumerated_lists_are_flagged_while_iid_lists_are_not(tmp_path: Path) ->
 # ---------------------------------------------------------------- resume
 
 
+@pytest.mark.slow
 def test_killed_multi_turn_run_resumes_with_no_conversation_lost_or_duplicated(
     tmp_path: Path,
 ) -> None:

@@ -46,7 +46,14 @@ def model() -> LlamaCppBackend:
     return backend
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+FAST = ("sequence", "vs_standard")
+"""The methods the fast tier runs on the real model; the rest are marked slow."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[] if n in FAST else [pytest.mark.slow]) for n in sorted(SAMPLES)],
+)
 def test_method_on_real_smollm2_output(name: str, model: LlamaCppBackend, tmp_path: Path) -> None:
     (task,) = select_tasks(load_tasks(), ["dice_d6"])
     method = METHODS.get(name)()

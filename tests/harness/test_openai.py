@@ -29,6 +29,8 @@ for module in ("openai", "llama_cpp", "fastapi", "uvicorn", "sse_starlette", "py
 
 from api_servers import FaultProxy, llama_server  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a real server process; test_openai_wire.py is the fast tier's
+
 from randbench.cli import app  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.backends.llamacpp import LlamaCppBackend, log_softmax  # noqa: E402

@@ -42,6 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 def test_multi_turn_conversations_through_the_openai_backend(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,6 +104,7 @@ def test_cache_key_includes_sampling_settings(tmp_path: Path) -> None:
     assert hotter[0].model_calls > 0
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_no_sample_lost_or_duplicated(tmp_path: Path) -> None:
     cache_path = tmp_path / "c.sqlite"
     command = [

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import Converted
 from typer.testing import CliRunner
 
 from randbench.cli import app
 from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.backends.hf import HFBackend
 from randbench.harness.backends.vllm import VLLMBackend
-from randbench.harness.hf_convert import ensure_converted
 from randbench.harness.requests import (
     GenerateRequest,
     Message,
@@ -41,8 +41,8 @@ DICE = Prompt((Message("user", "Roll a fair 6-sided die. Reply with only the num
 
 
 @pytest.fixture(scope="module")
-def model_dir() -> Path:
-    return ensure_converted()
+def model_dir(converted: Converted) -> Path:
+    return converted.directory
 
 
 @pytest.fixture

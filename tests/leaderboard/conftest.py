@@ -87,7 +87,8 @@ def site(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site of the committed results/ (the real runs the README publishes)."""
+    """The site of the committed results/ (the real runs the README publishes): about a
+    minute to build, so only tests marked slow use it."""
     if not any((ROOT / "results").glob("results_*.json")):
         pytest.fail("results/ holds no result files: the committed runs are missing")
     out = tmp_path_factory.mktemp("real-site") / "site"

@@ -193,6 +193,7 @@ def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
     tab.check_clean()
 
 
+@pytest.mark.slow
 def test_rows_with_several_answers_per_call_are_marked(real_site: Path, tab: Tab) -> None:
     """Methods that ask for several answers per call (the committed SmolLM2 runs of sequence,
     multi_turn and verbalized sampling) carry a visible mark; single-answer methods do not."""
@@ -230,6 +231,7 @@ def _committed_distances(model_name: str, method: str) -> dict[str, float]:
     return found
 
 
+@pytest.mark.slow
 def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
     real_site: Path, tab: Tab
 ) -> None:

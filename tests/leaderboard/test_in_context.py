@@ -61,6 +61,7 @@ def page(runs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return (out / "in_context.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_run_of_a_few_tasks_adds_to_the_row_instead_of_hiding_it(runs: Path) -> None:
     sources, superseded = latest_runs(load_results(runs).runs)
     direct = [s for (key, method), s in sources.items() if method == "direct"]
@@ -86,6 +87,7 @@ def table(html: str, css_class: str) -> list[list[str]]:
     return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S) for r in rows]
 
 
+@pytest.mark.slow
 def test_tvd_curves_match_the_oracles_closed_form(runs: Path, page: str) -> None:
     """The oracle gives exactly theta in logprob mode: TVD 0 to theta; to the posterior,
     the mean over theta of |theta - (1 + heads) / (2 + N)|, as the result file says."""
@@ -107,6 +109,7 @@ def test_tvd_curves_match_the_oracles_closed_form(runs: Path, page: str) -> None
     assert "coin_in_context.svg" in page and 'alt="Mean TVD over theta' in page
 
 
+@pytest.mark.slow
 def test_stated_bias_compliance_of_the_oracle_is_the_diagonal(page: str) -> None:
     rows = table(page, "compliance-table")
     assert [r[0] for r in rows[1:]] == [str(t) for t in range(0, 101, 10)]
@@ -116,6 +119,7 @@ def test_stated_bias_compliance_of_the_oracle_is_the_diagonal(page: str) -> None
     assert "stated-bias.svg" in page
 
 
+@pytest.mark.slow
 def test_poisson_rate_against_lambda(page: str) -> None:
     rows = table(page, "poisson-table")[1:]
     assert len(rows) == 10
@@ -128,6 +132,7 @@ def test_poisson_rate_against_lambda(page: str) -> None:
     assert "poisson.svg" in page
 
 
+@pytest.mark.slow
 def test_family_names_from_result_files_are_escaped(
     runs: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -38,6 +38,7 @@ def test_every_page_is_there(site: Path) -> None:
         assert svg.is_file() and svg.read_text().lstrip().startswith("<?xml"), svg
 
 
+@pytest.mark.slow
 def test_same_results_give_a_byte_identical_site(results_dir: Path, tmp_path: Path) -> None:
     """Built twice, with the plots drawn in this process and then by two workers."""
     runner = CliRunner()
