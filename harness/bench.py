@@ -70,30 +70,25 @@ def bench_sampling(
 
 
 def bench_plain_llama(
-    backend: Backend, task: Task, n: int, naive_n: int, config: RunConfig
+    backend: Backend, task: Task, naive_n: int, config: RunConfig, shared: Measurement
 ) -> Measurement | None:
-    """The llama.cpp backend's n samples in one request vs ``naive_n`` calls of
+    """``shared`` (the backend's n samples of ``task`` in one request) vs ``naive_n`` calls of
     llama-cpp-python's own ``Llama.create_completion`` on the same weights, prompt tokens and
     sampling settings (scaled to n): what the backend's own decoding buys over the library
     it drives. None for other backends."""
     if not isinstance(backend, LlamaCppBackend):
         return None
     params = sampling_params(task, config)
-    seeds = [sample_seed(config.seed, task.hash, "bench-plain", i) for i in range(n)]
+    seeds = [sample_seed(config.seed, task.hash, "bench-plain", i) for i in range(naive_n + 1)]
     request = GenerateRequest(task.name, task_prompt(task), params, tuple(seeds))
-    replies, seconds = timed(lambda: backend.generate([request]))
     llama = backend.plain_llama()
-    plain_seeds = [
-        sample_seed(config.seed, task.hash, "bench-plain-call", i) for i in range(naive_n + 1)
-    ]
-    backend.plain_completion(llama, request, plain_seeds[0])  # untimed: evaluates the prompt
+    backend.plain_completion(llama, request, seeds[0])  # untimed: evaluates the prompt
     _, plain_seconds = timed(
-        lambda: [backend.plain_completion(llama, request, s) for s in plain_seeds[1:]]
+        lambda: [backend.plain_completion(llama, request, s) for s in seeds[1:]]
     )
-    tokens = sum(c.tokens or 0 for c in replies[0]) or None
     return Measurement(
-        f"sampling vs Llama.create_completion ({task.name}, n={n})", n, seconds,
-        plain_seconds * n / naive_n, tokens=tokens,
+        f"sampling vs Llama.create_completion ({task.name}, n={shared.units:.0f})",
+        shared.units, shared.seconds, plain_seconds * shared.units / naive_n, tokens=shared.tokens,
     )  # fmt: skip
 
 
@@ -214,7 +209,7 @@ def run_bench(
         warm_up(backend, sampling_task, config)
         alone = bench_sampling(backend, sampling_task, n, naive_n, config)
         side_by_side = bench_side_by_side(backend, tasks, config)
-        plain = bench_plain_llama(backend, sampling_task, n, naive_n, config)
+        plain = bench_plain_llama(backend, sampling_task, naive_n, config, alone)
         measured += [alone, side_by_side] + ([plain] if plain is not None else [])
         sampling = side_by_side if side_by_side.units else alone
         if context_tokens:

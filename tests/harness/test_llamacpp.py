@@ -472,3 +472,27 @@ def test_killed_run_on_the_real_model_resumes_exactly(tmp_path: Path) -> None:
     assert resumed == rows(fresh), "same seeds, same completions, interrupted or not"
     (result,) = (tmp_path / "out").glob("results_*.json")
     assert json.loads(result.read_text())["results"]["dice_d6"]["direct"]["n"] == 40
+
+
+def test_bench_sets_the_backend_beside_llama_create_completion(raw: LlamaCppBackend) -> None:
+    """`randbench bench`'s baseline row: llama-cpp-python's own create_completion on the same
+    weights and prompt tokens, seeded (the same seed, the same text), timed beside the
+    backend's shared-prompt request; other backends have no such row."""
+    from randbench.harness.bench import bench_plain_llama, bench_sampling
+    from randbench.harness.runner import RunConfig
+    from randbench.loader import load_tasks
+    from randbench.selection import select_tasks
+
+    (task,) = select_tasks(load_tasks(), ["dice_d6"])
+    config = RunConfig(max_tokens=4)
+    shared = bench_sampling(raw, task, 8, 2, config)
+    measured = bench_plain_llama(raw, task, 2, config, shared)
+    assert measured is not None and "Llama.create_completion" in measured.name
+    assert (measured.units, measured.seconds) == (8, shared.seconds)
+    assert measured.baseline_seconds is not None and measured.baseline_seconds > 0
+    llama = raw.plain_llama()
+    request = GenerateRequest("t", DIGIT, SamplingParams(1.0, 1.0, 4), (0,))
+    first, again = (raw.plain_completion(llama, request, 7) for _ in range(2))
+    assert first == again and first.tokens is not None and 0 <= first.tokens <= 4
+    oracle = load_backend(ModelSpec("oracle"))
+    assert bench_plain_llama(oracle, task, 2, config, shared) is None
