@@ -23,9 +23,12 @@ categories', so that a large family of tasks does not outweigh a small category.
 Uncertainty comes from a bootstrap over samples (whole completions, so answers of
 one call stay together). TVD's bootstrap distribution is shifted up by the same
 finite-sample bias, so each task's bootstrap distances are re-centred on the
-observed distance before scoring. Two rows differ when the 95% bootstrap interval
-of their difference excludes zero; a row's rank is one plus the number of rows
-that are better than it by that test, so rows that cannot be told apart share a rank.
+observed distance before scoring (:func:`randbench.stats.recentre`, which the result
+files' TVD interval, :func:`randbench.stats.tvd_interval`, uses too); the score's
+``D0`` then removes the bias (the TVD interval models it instead). Two rows
+differ when the 95% bootstrap interval of their difference excludes zero; a row's rank
+is one plus the number of rows that are better than it by that test, so rows that
+cannot be told apart share a rank.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from scipy import sparse, stats
 from randbench.leaderboard.load import TaskData, outcome_value
 from randbench.leaderboard.projection import Projection, projection_for
 from randbench.stats.results import NullBand
+from randbench.stats.uncertainty import recentre
 from randbench.targets import Analysis, Target
 
 N_BOOTSTRAP = 1000
@@ -171,7 +175,7 @@ def _score_samples(
     weights = _bootstrap_weights(rng, len(per_sample), n_boot)
     counts = _weighted_counts(per_sample, projection, weights)
     distances = projection.distances(counts)
-    centred = distances - np.nanmean(distances) + result.distance
+    centred = recentre(distances, result.distance)
     total = weights @ outcomes
     validity = np.divide(weights @ valid, total, out=np.zeros(n_boot), where=total > 0)
     scores = validity * np.nan_to_num(normalised(centred, result.null.mean, result.constant))

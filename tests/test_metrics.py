@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from randbench.answers import read_answer
-from randbench.metrics import evaluate
+from randbench.metrics import evaluate, evaluate_exact
 from randbench.outcomes import Outcome, ParseResult
 from randbench.parsers.spec import build_parser
 from randbench.targets import TARGETS, Target
@@ -124,3 +126,74 @@ def test_no_valid_answer_at_all() -> None:
     metrics = run(d6, [ParseResult.invalid("no integer in the answer")] * 5)
     assert (metrics.n, metrics.n_valid, metrics.validity) == (5, 0, 0.0)
     assert metrics.p_value is None
+
+
+def test_a_perfect_samplers_tvd_interval_can_contain_zero() -> None:
+    """The TVD of these answers (0.043) is upward biased; the interval in the result is
+    corrected for the bias, so a perfect sampler's can reach 0 (it used to start at the
+    biased estimate)."""
+    d6 = target("uniform_int", low=1, high=6)
+    faces = [1] * 18 + [2] * 15 + [3] * 19 + [4] * 14 + [5] * 17 + [6] * 17
+    metrics = run(d6, ok(faces))  # type: ignore[arg-type]
+    low, high = metrics.intervals["tvd"]
+    assert low == 0.0 < metrics.values["tvd"] < high
+
+
+def coin() -> Target:
+    return target("uniform_choice", choices=["heads", "tails"])
+
+
+def test_a_coin_task_is_judged_by_the_exact_binomial_test() -> None:
+    metrics = run(coin(), ok(["heads"] * 31 + ["tails"] * 19))  # type: ignore[arg-type]
+    assert metrics.test == "binomial"
+    assert metrics.tests["binomial"].method == "exact"
+    assert metrics.p_value == pytest.approx(stats.binomtest(31, 50, 0.5).pvalue)
+    assert {"chi_square", "g_test"} <= set(metrics.tests)  # still reported beside it
+
+
+def test_two_possible_outcomes_among_more_listed_is_a_binomial_too() -> None:
+    """An outcome of weight 0 is listed but cannot happen: two outcomes remain."""
+    t = target("categorical", weights={"yes": 0.7, "no": 0.3, "maybe": 0.0})
+    metrics = run(t, ok(["yes"] * 20 + ["no"] * 20))  # type: ignore[arg-type]
+    assert metrics.test == "binomial"
+    assert metrics.p_value == pytest.approx(stats.binomtest(20, 40, 0.7).pvalue)
+
+
+@pytest.mark.slow
+def test_fair_coins_are_rejected_at_most_alpha() -> None:
+    """At n = 50 the asymptotic chi-square rejects 6.5% of fair coins at 0.05; the primary
+    test of a coin task (the exact binomial test, size 3.3% here) at most 5%."""
+    runs, alpha = 4000, 0.05
+    rng = np.random.default_rng(2050)
+    t = coin()
+    rejected = 0
+    for _ in range(runs):
+        metrics = evaluate(t, ok(t.sample(rng, 50)), rng=rng, n_sim=100)
+        assert metrics.p_value is not None
+        rejected += metrics.p_value < alpha
+    slack = 2 * math.sqrt(alpha * (1 - alpha) / runs)
+    assert rejected / runs <= alpha + slack, rejected / runs
+
+
+def test_entropy_is_normalised_over_the_outcomes_the_target_can_produce() -> None:
+    """Weight-0 outcomes are not in the support: a fair coin listed with "edge" at weight 0
+    is at its maximum entropy, ln 2, not at ln 2 / ln 3 = 0.63 of it."""
+    t = target("categorical", weights={"heads": 0.5, "tails": 0.5, "edge": 0.0})
+    metrics = run(t, ok(["heads", "tails"] * 50))  # type: ignore[arg-type]
+    assert metrics.values["entropy_normalised"] == 1.0
+    assert metrics.values["support_coverage"] == 1.0
+    exact = evaluate_exact(t, np.array([math.log(0.5), math.log(0.5), -np.inf]))
+    assert exact.values["entropy_normalised"] == pytest.approx(1.0)
+
+
+def test_entropy_normalised_never_exceeds_one() -> None:
+    """Exactly uniform answers: Miller-Madow adds 5/(2 * 600) to ln 6, so the corrected
+    entropy is above the maximum (reported as such) and the ratio is clipped at 1."""
+    d6 = target("uniform_int", low=1, high=6)
+    metrics = run(d6, ok(list(range(1, 7)) * 100))  # type: ignore[arg-type]
+    assert metrics.values["entropy_miller_madow"] == pytest.approx(math.log(6) + 5 / 1200)
+    assert metrics.values["entropy_normalised"] == 1.0
+    t = target("categorical", weights={"heads": 0.5, "tails": 0.5, "edge": 0.0})
+    spread = evaluate_exact(t, np.log(np.full(3, 1 / 3)))  # ln 3 over a support of two
+    assert spread.values["entropy"] == pytest.approx(math.log(3))
+    assert spread.values["entropy_normalised"] == 1.0

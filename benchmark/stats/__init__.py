@@ -58,7 +58,15 @@ from randbench.stats.structured import (
     position_char_frequency,
     position_frequency,
 )
-from randbench.stats.uncertainty import bootstrap_ci, fdr, multinomial_ci, wilson_interval
+from randbench.stats.uncertainty import (
+    bootstrap_ci,
+    fdr,
+    multinomial_ci,
+    recentre,
+    tvd_bias,
+    tvd_interval,
+    wilson_interval,
+)
 
 __all__ = [
     "Interval",
@@ -102,12 +110,15 @@ __all__ = [
     "normalised_entropy",
     "position_char_frequency",
     "position_frequency",
+    "recentre",
     "renormalise",
     "runs",
     "sequence_tests",
     "serial",
     "support_coverage",
     "tvd",
+    "tvd_bias",
+    "tvd_interval",
     "tvd_null",
     "tvd_rows",
     "wilson_interval",

@@ -155,7 +155,12 @@ def g_test(
 
 
 def binomial_test(k: int, n: int, p: float) -> TestResult:
-    """Exact two-sided binomial test of ``k`` successes in ``n``; statistic is ``k / n``."""
+    """Exact two-sided binomial test of ``k`` successes in ``n``; statistic is ``k / n``.
+
+    The test of a target with two outcomes: the asymptotic chi-square is liberal there even
+    when both expected counts are at least 5 (a fair coin, n = 50: 6.5% rejected at 0.05,
+    against 3.3% for this test, whose size never exceeds alpha).
+    """
     res = stats.binomtest(int(k), int(n), float(p), alternative="two-sided")
     return TestResult(statistic=k / n, p_value=float(res.pvalue), method="exact")
 
@@ -275,16 +280,22 @@ def entropy_chao_shen(counts: ArrayLike) -> float:
 
 
 def normalised_entropy(h: float, support_size: int) -> float:
-    """Entropy divided by its maximum, ``log(support_size)``; 1.0 is the uniform target.
+    """Entropy divided by its maximum, ``log(support_size)``, clipped to [0, 1].
 
-    A support of one cell has no randomness to measure: the ratio is 0/0 and ``nan`` is
-    returned rather than an arbitrary 0 or 1.
+    ``support_size`` counts the outcomes the target can produce (positive probability:
+    an outcome of weight 0 is not in the support). 1.0 is the uniform distribution over
+    them. An estimate above the maximum is noise, not more randomness than uniform:
+    Miller-Madow's correction lifts a near-uniform sample past ``log(support_size)``
+    about half the time, and an exact distribution that puts mass on outcomes of weight 0
+    can exceed it too; the ratio reads as a share of the maximum, so it is clipped (the
+    entropy itself is reported unclipped). A support of one cell has no randomness to
+    measure: the ratio is 0/0 and ``nan`` is returned rather than an arbitrary 0 or 1.
     """
     if support_size < 1:
         raise ValueError("support_size must be at least 1")
     if support_size == 1:
         return math.nan
-    return float(h / math.log(support_size))
+    return float(min(max(h / math.log(support_size), 0.0), 1.0))
 
 
 def mode_share(counts: ArrayLike) -> float:

@@ -163,3 +163,14 @@ def test_logprob_scores_the_renormalised_distribution(board: Board) -> None:
     tvd = 0.5 * np.abs(weights - np.array([0.5, 0.3, 0.2])).sum()
     assert shifted.distance == pytest.approx(tvd)
     assert shifted.score == pytest.approx(1 - tvd / 0.5)
+
+
+def test_the_leaderboard_recentres_with_the_statistics_function() -> None:
+    """One implementation: the leaderboard's re-centring of bootstrap distances is the one
+    the result files' TVD interval uses (randbench.stats.recentre)."""
+    from randbench.leaderboard import scoring
+    from randbench.stats import uncertainty
+
+    assert scoring.recentre is uncertainty.recentre
+    distances = np.array([0.2, 0.3, 0.4])
+    assert np.mean(scoring.recentre(distances, 0.1)) == pytest.approx(0.1)

@@ -143,6 +143,20 @@ def test_binomial_test_against_pmf_sum() -> None:
     assert res.method == "exact"
 
 
+def test_two_outcomes_need_the_exact_test_by_enumeration() -> None:
+    """Fair coin, n = 50 (expected counts 25, 25): exact sizes at alpha 0.05, summing the
+    binomial pmf over the rejected counts. The asymptotic chi-square rejects 6.5%, the exact
+    binomial test 3.3% (never more than alpha)."""
+    n, alpha = 50, 0.05
+    pmf = stats.binom.pmf(np.arange(n + 1), n, 0.5)
+    exact = sum(pmf[k] for k in range(n + 1) if binomial_test(k, n, 0.5).p_value <= alpha)
+    chi = [chi_square([k, n - k], [0.5, 0.5], rng=rng()) for k in range(n + 1)]
+    assert {c.method for c in chi} == {"asymptotic"}
+    asymptotic = sum(pmf[k] for k in range(n + 1) if chi[k].p_value <= alpha)
+    assert exact == pytest.approx(0.0328, abs=5e-4) and exact <= alpha
+    assert asymptotic == pytest.approx(0.0649, abs=5e-4)
+
+
 # --- distances ------------------------------------------------------------------------
 
 
@@ -240,6 +254,8 @@ def test_normalised_entropy() -> None:
     assert normalised_entropy(math.log(6), 6) == pytest.approx(1.0)
     assert normalised_entropy(0.0, 6) == 0.0
     assert math.isnan(normalised_entropy(0.0, 1))
+    # A Miller-Madow estimate above the maximum (a near-uniform sample) reads as 1.
+    assert normalised_entropy(math.log(6) + 5 / 1200, 6) == 1.0
     with pytest.raises(ValueError, match="support_size"):
         normalised_entropy(0.0, 0)
 
