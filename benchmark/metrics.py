@@ -291,14 +291,10 @@ def _continuous(
             n_mc=max(99, n_sim // 4),
         )
         _record(metrics, statistic, result, statistic == "ad")
-    cells = np.clip(
-        np.searchsorted(dist.ppf(np.linspace(0, 1, CONTINUOUS_BINS + 1)[1:-1]), x, side="right"),
-        0,
-        CONTINUOUS_BINS - 1,
-    )
-    counts = np.bincount(cells, minlength=CONTINUOUS_BINS).astype(float)
-    _tvd_with_null(metrics, counts, np.full(CONTINUOUS_BINS, 1 / CONTINUOUS_BINS), rng, n_sim)
-    metrics.values.update(_moments(x, target))
+    edges, probs = target.quantile_bins(CONTINUOUS_BINS)
+    counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(probs))
+    _tvd_with_null(metrics, counts.astype(float), probs, rng, n_sim)
+    metrics.values.update(_moments(x, target), tvd_bins=float(len(probs)))
 
 
 def _moments(x: np.ndarray, target: Target) -> dict[str, float | None]:

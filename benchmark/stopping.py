@@ -112,17 +112,12 @@ def _unbounded(target: Target) -> Cells | None:
 
 
 def _continuous(target: Target) -> Cells | None:
-    """Equal-probability bins, with edges moved to the midpoints between printed values when
-    answers are rounded, so that a bin's probability is exact for the rounded answers too."""
+    """Equal-probability bins as the answers are printed
+    (:meth:`~randbench.targets.base.ContinuousTarget.quantile_bins`)."""
     if not isinstance(target, ContinuousTarget):
         return None
     dist = target.scipy_dist()
-    edges = np.asarray(dist.ppf(np.linspace(0, 1, CONTINUOUS_CELLS + 1)[1:-1]), dtype=float)
-    if target.decimals is not None:
-        unit = 10.0**-target.decimals
-        edges = np.unique((np.floor(edges / unit) + 0.5) * unit)
-    cdf = np.concatenate([[0.0], dist.cdf(edges), [1.0]])
-    probs = np.diff(cdf)
+    edges, probs = target.quantile_bins(CONTINUOUS_CELLS)
     slack = 0.0 if target.decimals is None else 0.5 * 10.0**-target.decimals * (1 + 1e-9)
     low, high = (float(b) for b in dist.support())
     bounds = list(edges)

@@ -6,7 +6,8 @@ the outcomes, the same kind of view for every task of an analysis family:
 - categorical: the outcomes themselves (one group);
 - discrete unbounded (Poisson, geometric): the integers up to the target's
   99.9% quantile and one tail cell, as :mod:`randbench.metrics` bins them;
-- continuous: ten bins of equal target probability, as :mod:`randbench.metrics`;
+- continuous: ten bins of equal target probability as answers are printed, as
+  :mod:`randbench.metrics` (``ContinuousTarget.quantile_bins``);
 - permutation: which item is at each position (one group per position);
 - subset: whether each item is chosen (one group of two cells per item);
 - string: which character is at each position (one group per position);
@@ -170,11 +171,10 @@ def _unbounded(target: Any) -> Projection:
     "ten bins of equal target probability",
 )
 def _continuous(target: Any) -> Projection:
-    dist = target.scipy_dist()
-    inner = dist.ppf(np.linspace(0, 1, CONTINUOUS_BINS + 1)[1:-1])
+    inner, probs = target.quantile_bins(CONTINUOUS_BINS)
 
     def bins(values: np.ndarray) -> np.ndarray:
-        return np.clip(np.searchsorted(inner, values, side="right"), 0, CONTINUOUS_BINS - 1)
+        return np.asarray(np.searchsorted(inner, values, side="right"))
 
     def cells(v: Outcome) -> np.ndarray:
         assert isinstance(v, int | float)
@@ -184,12 +184,12 @@ def _continuous(target: Any) -> Projection:
         return np.asarray(bins(np.asarray(target.sample(rng, n), dtype=float))).reshape(n, 1)
 
     return Projection(
-        view=f"{CONTINUOUS_BINS} bins of equal target probability",
-        probs=np.full((1, CONTINUOUS_BINS), 1 / CONTINUOUS_BINS),
+        view=f"{len(probs)} bins of equal target probability, as answers are printed",
+        probs=probs[None, :],
         cells=cells,
         sampler=sampler,
         group_labels=("bin",),
-        cell_labels=tuple(f"decile {i + 1}" for i in range(CONTINUOUS_BINS)),
+        cell_labels=tuple(f"bin {i + 1}" for i in range(len(probs))),
     )
 
 

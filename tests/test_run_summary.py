@@ -123,3 +123,11 @@ def test_the_progress_bar_shows_what_runs_its_count_and_an_eta() -> None:
     text = console.export_text()
     assert "3 tasks x direct,logprob" in text and "10/40" in text and "ETA" in text
     assert _describe(1, methods[:1]) == "1 task x direct"
+
+
+def test_an_underflowed_p_value_never_prints_as_zero() -> None:
+    from randbench.cli.run import fmt_p_value
+
+    assert fmt_p_value(0.0) == "< 1e-300"
+    assert fmt_p_value(3.2e-51) == "3.2e-51"
+    assert fmt_p_value(None) == ""

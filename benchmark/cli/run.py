@@ -193,7 +193,7 @@ def summary_table(runs: list[TaskRun]) -> Table:
         m = run.metrics
         table.add_row(
             run.task.name, run.method, str(m.n) if m.n else "exact", f"{m.validity:.0%}",
-            m.test or "", _num(m.p_value), _num(m.values.get("tvd")),
+            m.test or "", fmt_p_value(m.p_value), _num(m.values.get("tvd")),
             _num(m.values.get("excess_tvd")), _note(run),
         )  # fmt: skip
     return table
@@ -204,6 +204,14 @@ def _note(run: TaskRun) -> str:
     if run.stopped is not None:
         notes.append(f"stopped at {run.stopped.units} of {run.stopped.planned}")
     return "; ".join(notes)
+
+
+def fmt_p_value(value: float | None) -> str:
+    """A p-value as printed: one below the smallest double (an underflow, reported as 0.0 by
+    the test) reads ``< 1e-300``, never ``0``, which no test of finitely many answers gives."""
+    if value is not None and value == 0.0:
+        return "< 1e-300"
+    return _num(value)
 
 
 def _num(value: float | None) -> str:
