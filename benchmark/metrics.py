@@ -172,8 +172,9 @@ def _tvd_with_null(
 ) -> None:
     n = int(counts.sum())
     tvd = stats.tvd(counts, probs)
-    null = stats.tvd_null(n, probs, rng=rng, n_sim=n_sim)
-    ci = stats.tvd_interval(counts, probs, rng=rng, n_resamples=n_sim)
+    draws = stats.tvd_null_draws(n, probs, rng=rng, n_sim=n_sim)
+    null = stats.null_band(draws)
+    ci = stats.tvd_interval(counts, probs, rng=rng, n_resamples=n_sim, null=draws)
     metrics.values.update(tvd=tvd, tvd_null_mean=null.mean, excess_tvd=stats.excess_tvd(tvd, null))
     metrics.intervals.update(tvd=(ci.low, ci.high), tvd_null=(null.low, null.high))
 

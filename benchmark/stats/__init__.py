@@ -19,9 +19,11 @@ from randbench.stats.categorical import (
     kl_empirical_target,
     mode_share,
     normalised_entropy,
+    null_band,
     support_coverage,
     tvd,
     tvd_null,
+    tvd_null_draws,
     tvd_rows,
 )
 from randbench.stats.compare import compare_counts
@@ -108,6 +110,7 @@ __all__ = [
     "nist_monobit_p",
     "nist_runs_p",
     "normalised_entropy",
+    "null_band",
     "position_char_frequency",
     "position_frequency",
     "recentre",
@@ -120,6 +123,7 @@ __all__ = [
     "tvd_bias",
     "tvd_interval",
     "tvd_null",
+    "tvd_null_draws",
     "tvd_rows",
     "wilson_interval",
 ]

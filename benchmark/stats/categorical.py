@@ -32,9 +32,11 @@ __all__ = [
     "kl_empirical_target",
     "mode_share",
     "normalised_entropy",
+    "null_band",
     "support_coverage",
     "tvd",
     "tvd_null",
+    "tvd_null_draws",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -187,20 +189,32 @@ def tvd_rows(counts: ArrayLike, probs: ArrayLike) -> FloatArray:
     return np.asarray(0.5 * np.abs(c / totals - p).sum(axis=1), dtype=np.float64)
 
 
+def tvd_null_draws(
+    n: int, probs: ArrayLike, *, rng: np.random.Generator, n_sim: int = 2000
+) -> FloatArray:
+    """``n_sim`` TVDs of a perfect sampler at sample size ``n`` (simulated from the target)."""
+    if n < 1 or n_sim < 1:
+        raise ValueError("n and n_sim must be positive")
+    p = _as_probs(probs)
+    p = p[p > 0]
+    sims = rng.multinomial(n, p, size=n_sim) / n
+    return np.asarray(0.5 * np.abs(sims - p).sum(axis=1), dtype=np.float64)
+
+
+def null_band(values: ArrayLike) -> NullBand:
+    """Mean and 2.5%/97.5% percentiles of a statistic's draws under a perfect sampler."""
+    draws = np.asarray(values, dtype=np.float64)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return NullBand(mean=float(draws.mean()), low=float(low), high=float(high))
+
+
 def tvd_null(n: int, probs: ArrayLike, *, rng: np.random.Generator, n_sim: int = 2000) -> NullBand:
     """TVD of a perfect sampler at sample size ``n``: mean and 2.5%/97.5% percentiles.
 
     TVD is biased upward at finite ``n`` (a fair d6 sampled 100 times sits at about 0.089
     on average), so every reported TVD should come with this band.
     """
-    if n < 1 or n_sim < 1:
-        raise ValueError("n and n_sim must be positive")
-    p = _as_probs(probs)
-    p = p[p > 0]
-    sims = rng.multinomial(n, p, size=n_sim) / n
-    values = 0.5 * np.abs(sims - p).sum(axis=1)
-    low, high = np.percentile(values, [2.5, 97.5])
-    return NullBand(mean=float(values.mean()), low=float(low), high=float(high))
+    return null_band(tvd_null_draws(n, probs, rng=rng, n_sim=n_sim))
 
 
 def excess_tvd(tvd_value: float, null: NullBand) -> float:

@@ -139,7 +139,9 @@ class LlamaCppBackend(Backend):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
         args = dict(spec.args)
-        for name in sorted(set(args) & set(REMOVED_ARGS)):
+        removed = sorted(set(args) & set(REMOVED_ARGS))
+        if removed:
+            name = removed[0]
             raise ValueError(f"model arg {name}={args[name]!r}: {REMOVED_ARGS[name]}")
         unknown = sorted(set(args) - set(MODEL_ARGS))
         if unknown:
