@@ -52,16 +52,18 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - start
 
 
+def sampling_request(task: Task, n: int, config: RunConfig) -> GenerateRequest:
+    seeds = tuple(sample_seed(config.seed, task.hash, "bench", i) for i in range(n))
+    return GenerateRequest(task.name, task_prompt(task), sampling_params(task, config), seeds)
+
+
 def bench_sampling(
     backend: Backend, task: Task, n: int, naive_n: int, config: RunConfig
 ) -> Measurement:
     """n samples in one shared-prompt request vs ``naive_n`` one-sample requests (scaled to n)."""
-    params = sampling_params(task, config)
-    seeds = [sample_seed(config.seed, task.hash, "bench", i) for i in range(n)]
-    prompt = task_prompt(task)
-    shared = GenerateRequest(task.name, prompt, params, tuple(seeds))
+    shared = sampling_request(task, n, config)
     replies, seconds = timed(lambda: backend.generate([shared]))
-    naive = [GenerateRequest(task.name, prompt, params, (s,)) for s in seeds[:naive_n]]
+    naive = [replace(shared, seeds=(s,)) for s in shared.seeds[:naive_n]]
     _, naive_seconds = timed(lambda: [backend.generate([r]) for r in naive])
     tokens = sum(c.tokens or 0 for c in replies[0]) or None
     return Measurement(
@@ -89,6 +91,76 @@ def bench_plain_llama(
     return Measurement(
         f"sampling vs Llama.create_completion ({task.name}, n={shared.units:.0f})",
         shared.units, shared.seconds, plain_seconds * shared.units / naive_n, tokens=shared.tokens,
+    )  # fmt: skip
+
+
+def bench_branches(
+    backend: Backend, task: Task, config: RunConfig, shared: Measurement
+) -> Measurement | None:
+    """``shared`` vs the same samples, seeds and settings with branch sharing off (every
+    sample decodes its own tokens, even where others wrote the same): what sharing buys
+    alone. None for other backends."""
+    if not isinstance(backend, LlamaCppBackend):
+        return None
+    request = sampling_request(task, int(shared.units), config)
+    backend.share_branches = False
+    try:
+        _, apart = timed(lambda: backend.generate([request]))
+    finally:
+        backend.share_branches = True
+    return Measurement(
+        f"branch sharing ({task.name}, n={request.n}), against every sample decoded alone",
+        shared.units, shared.seconds, apart, tokens=shared.tokens,
+    )  # fmt: skip
+
+
+def growing_history_prompts(task: Task, tokens: int, count: int, seed: int = 0) -> list[Prompt]:
+    """``count`` prompts of the in-context shape whose histories of earlier rolls grow one
+    roll at a time, the longest about ``tokens`` long: how an in-context family's prompts
+    follow each other, each opening like the one before."""
+    rng = np.random.default_rng(seed)
+    rolls = [str(int(v)) for v in rng.integers(1, 7, size=max(count, tokens // 3))]
+    base = task_prompt(task)
+    (*earlier, last) = base.messages
+    return [
+        Prompt(
+            (*earlier, Message(last.role, f"Earlier rolls: {', '.join(rolls[:length])}.\n\n"
+                                           f"{last.content}")),
+            base.assistant_prefix,
+        )
+        for length in range(len(rolls) - count + 1, len(rolls) + 1)
+    ]  # fmt: skip
+
+
+def bench_prefix_reuse(
+    backend: Backend, task: Task, config: RunConfig, tokens: int = 400, count: int = 8
+) -> Measurement | None:
+    """``count`` requests of 4 samples whose prompts each open like the one before, with the
+    previous prompt's cache cells kept, vs every prompt evaluated whole. None for other
+    backends, or where ``parallel=1`` turns reuse off."""
+    if not isinstance(backend, LlamaCppBackend) or not backend.reuse_prefix:
+        return None
+    params = sampling_params(task, config)
+
+    def batch(label: str) -> list[GenerateRequest]:
+        return [
+            GenerateRequest(
+                task.name, prompt, params,
+                tuple(sample_seed(config.seed, task.hash, label, 4 * p + i) for i in range(4)),
+            )
+            for p, prompt in enumerate(growing_history_prompts(task, tokens, count))
+        ]  # fmt: skip
+
+    replies, kept = timed(lambda: [backend.generate([r]) for r in batch("bench-reuse")])
+    backend.reuse_prefix = False
+    try:
+        _, whole = timed(lambda: [backend.generate([r]) for r in batch("bench-whole")])
+    finally:
+        backend.reuse_prefix = True
+    return Measurement(
+        f"prompt prefix reuse ({count} prompts of about {tokens} tokens growing by one roll), "
+        "against each evaluated whole",
+        count * 4, kept, whole, tokens=sum(c.tokens or 0 for r in replies for c in r[0]) or None,
     )  # fmt: skip
 
 
@@ -210,7 +282,10 @@ def run_bench(
         alone = bench_sampling(backend, sampling_task, n, naive_n, config)
         side_by_side = bench_side_by_side(backend, tasks, config)
         plain = bench_plain_llama(backend, sampling_task, naive_n, config, alone)
-        measured += [alone, side_by_side] + ([plain] if plain is not None else [])
+        branches = bench_branches(backend, sampling_task, config, alone)
+        reuse = bench_prefix_reuse(backend, sampling_task, config)
+        measured += [alone, side_by_side]
+        measured += [m for m in (plain, branches, reuse) if m is not None]
         sampling = side_by_side if side_by_side.units else alone
         if context_tokens:
             peer = bench_lmeval_repeats(backend, sampling_task, n, naive_n, context_tokens, config)
@@ -254,12 +329,7 @@ def bench_concurrency(
 def in_context_prompt(task: Task, tokens: int, seed: int = 0) -> Prompt:
     """The task's prompt after a history of earlier answers, about ``tokens`` long: the
     shape of an in-context task, where sharing the prompt matters most."""
-    rng = np.random.default_rng(seed)
-    history = ", ".join(str(int(v)) for v in rng.integers(1, 7, size=max(1, tokens // 3)))
-    base = task_prompt(task)
-    (*earlier, last) = base.messages
-    told = Message(last.role, f"Earlier rolls: {history}.\n\n{last.content}")
-    return Prompt((*earlier, told), base.assistant_prefix)
+    return growing_history_prompts(task, tokens, 1, seed)[0]
 
 
 def bench_lmeval_repeats(

@@ -118,6 +118,8 @@ class Engine(Protocol):
     """What the sampler needs of the backend."""
 
     parallel: int
+    share_branches: bool
+    reuse_prefix: bool
 
     def is_end(self, token: int) -> bool: ...
 
@@ -210,8 +212,7 @@ class Sampler:
         if request.n == 0:
             return None
         alone = not self.branches
-        reuse = self.engine.parallel > 1
-        logits = self.engine.prefill(self.context, tokens, reuse, alone)
+        logits = self.engine.prefill(self.context, tokens, self.engine.reuse_prefix, alone)
         budget = max(0, min(request.params.max_tokens, self.context.cells - len(tokens)))
         job = _Job(
             index, request, len(tokens), budget, logits, list(range(request.n))[::-1],
@@ -233,16 +234,20 @@ class Sampler:
             return []
         distribution = NextToken(branch.logits, params.temperature, params.top_p)
         by_token: dict[int, list[int]] = {}
+        alone: list[tuple[int, list[int]]] = []
         for sample in branch.samples:
             token = distribution.draw(job.rngs[sample])
             if self.engine.is_end(token):
                 self._finish(job, sample, branch.tokens)
             elif len(branch.tokens) + 1 >= job.budget:
                 self._finish(job, sample, [*branch.tokens, token])
-            else:
+            elif self.engine.share_branches:
                 by_token.setdefault(token, []).append(sample)
+            else:
+                alone.append((token, [sample]))
         return [
-            _Branch(job, [*branch.tokens, t], s, -1, branch.logits) for t, s in by_token.items()
+            _Branch(job, [*branch.tokens, t], s, -1, branch.logits)
+            for t, s in [*by_token.items(), *alone]
         ]
 
     def _finish(self, job: _Job, sample: int, tokens: list[int]) -> None:

@@ -71,6 +71,10 @@ MODEL_ARGS: dict[str, str] = {
     "chat_template": "apply the GGUF's chat template (default true; false: raw text, base models)",
     "dequantize": "run a float32 copy of the GGUF's weights, made once in the model cache: the "
     "same values, faster on CPU for small models (default: true for smollm2, else false)",
+    "share_branches": "samples that wrote the same tokens so far share one decode (default "
+    "true; false decodes every sample alone: the same draws, for measuring what it buys)",
+    "reuse_prefix": "a prompt keeps the cache cells it shares with the previous prompt "
+    "(default true when parallel > 1; false evaluates every prompt whole)",
     "parallel": "samples (default 64) and scored candidates (default 1) decoded side by "
     "side; 1 makes every result bit-for-bit independent of the batch (a resumed run then "
     "redraws exactly what an uninterrupted one would have), more is faster, but batched "
@@ -120,6 +124,13 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return np.asarray(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)), dtype=np.float64)
 
 
+def _bool_arg(args: dict[str, Any], name: str, default: bool) -> bool:
+    value = args.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"model arg {name}={value!r}: expected true or false")
+    return value
+
+
 def _int_arg(args: dict[str, Any], name: str, default: int) -> int:
     value = args.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -157,12 +168,10 @@ class LlamaCppBackend(Backend):
         given = "parallel" in args
         self.parallel = min(_int_arg(args, "parallel", DEFAULT_SAMPLING_PARALLEL), MAX_PARALLEL)
         self.score_parallel = self.parallel if given else 1
-        use_template = args.get("chat_template", True)
-        if not isinstance(use_template, bool):
-            raise ValueError(f"model arg chat_template={use_template!r}: expected true or false")
-        dequantize = args.get("dequantize", self.dequantize_by_default)
-        if not isinstance(dequantize, bool):
-            raise ValueError(f"model arg dequantize={dequantize!r}: expected true or false")
+        self.share_branches = _bool_arg(args, "share_branches", True)
+        self.reuse_prefix = _bool_arg(args, "reuse_prefix", True) and self.parallel > 1
+        use_template = _bool_arg(args, "chat_template", True)
+        dequantize = _bool_arg(args, "dequantize", self.dequantize_by_default)
         self.source = self.model_path()
         """The GGUF named on the command line: the model's identity."""
         try:
@@ -387,7 +396,9 @@ class LlamaCppBackend(Backend):
 
     def _score_one(self, request: ScoreRequest) -> CandidateScores:
         context = self._shared
-        n_prompt, prompt_logits = self._prefill(request.prompt, self.score_parallel > 1, context)
+        n_prompt, prompt_logits = self._prefill(
+            request.prompt, self.score_parallel > 1 and self.reuse_prefix, context
+        )
         first = log_softmax(prompt_logits)
         sequences = [self.candidate_tokens(c, request.until) for c in request.candidates]
         logprobs = [float(first[s[0]]) for s in sequences]

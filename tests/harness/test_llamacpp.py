@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 pytest.importorskip("llama_cpp")
 
+import itertools
+
 from randbench.cli import app
 from randbench.cli.options import model_spec
 from randbench.harness.backends import ModelSpec, load_backend
@@ -149,6 +151,12 @@ def test_samples_that_wrote_the_same_tokens_share_their_decodes() -> None:
     assert decoded <= 2 * distinct, (decoded, distinct)
     assert decoded < written / 4
     assert [c.text for c in wide.generate([request])[0]] == [c.text for c in completions]
+    wide.share_branches = False  # the model arg share_branches=false: every sample alone
+    before = wide.tokens_evaluated
+    alone = [c.text for c in wide.generate([request])[0]]
+    assert wide.tokens_evaluated - before >= written - 64 > 2 * decoded  # prompt reused
+    same = sum(a == c.text for a, c in zip(alone, completions, strict=True))
+    assert same >= 56, f"the same seeds drew other answers in {64 - same} of 64 samples"
 
 
 def test_a_prompt_is_evaluated_from_where_it_leaves_the_previous_one() -> None:
@@ -169,6 +177,14 @@ def test_a_prompt_is_evaluated_from_where_it_leaves_the_previous_one() -> None:
     assert wide.tokens_evaluated - again == 1, "the same prompt: only its last token, for logits"
     _, whole = wide._prefill(long, reuse=False)
     assert np.max(np.abs(log_softmax(kept) - log_softmax(whole))) < 1e-3
+    assert wide.reuse_prefix
+    requests = [GenerateRequest("t", p, SamplingParams(1.0, 1.0, 1), (0,)) for p in (short, long)]
+    for reuse, evaluated in ((True, len(second) - common), (False, len(second))):
+        wide.reuse_prefix = reuse  # the model arg reuse_prefix=false: every prompt whole
+        wide.generate(requests[:1])
+        before = wide.tokens_evaluated
+        wide.generate(requests[1:])
+        assert wide.tokens_evaluated - before == evaluated, reuse  # a 1-token answer: no decode
 
 
 def fresh_logprob(path: Path, context: list[int], continuation: list[int]) -> float:
@@ -478,7 +494,12 @@ def test_bench_sets_the_backend_beside_llama_create_completion(raw: LlamaCppBack
     """`randbench bench`'s baseline row: llama-cpp-python's own create_completion on the same
     weights and prompt tokens, seeded (the same seed, the same text), timed beside the
     backend's shared-prompt request; other backends have no such row."""
-    from randbench.harness.bench import bench_plain_llama, bench_sampling
+    from randbench.harness.bench import (
+        bench_branches,
+        bench_plain_llama,
+        bench_prefix_reuse,
+        bench_sampling,
+    )
     from randbench.harness.runner import RunConfig
     from randbench.loader import load_tasks
     from randbench.selection import select_tasks
@@ -496,3 +517,26 @@ def test_bench_sets_the_backend_beside_llama_create_completion(raw: LlamaCppBack
     assert first == again and first.tokens is not None and 0 <= first.tokens <= 4
     oracle = load_backend(ModelSpec("oracle"))
     assert bench_plain_llama(oracle, task, 2, config, shared) is None
+    branches = bench_branches(raw, task, config, shared)
+    assert branches is not None and "branch sharing" in branches.name
+    assert branches.baseline_seconds is not None and branches.baseline_seconds > 0
+    assert raw.share_branches, "the switch is restored"
+    reuse = bench_prefix_reuse(raw, task, config, tokens=60, count=3)
+    assert reuse is not None and reuse.units == 12 and raw.reuse_prefix
+    assert reuse.baseline_seconds is not None and reuse.baseline_seconds > 0
+    assert bench_branches(oracle, task, config, shared) is None
+    assert bench_prefix_reuse(oracle, task, config) is None
+
+
+def test_growing_history_prompts_each_open_like_the_one_before() -> None:
+    from randbench.harness.bench import growing_history_prompts, in_context_prompt
+    from randbench.loader import load_tasks
+    from randbench.selection import select_tasks
+
+    (task,) = select_tasks(load_tasks(), ["dice_d6"])
+    prompts = growing_history_prompts(task, 90, 4)
+    texts = [p.messages[-1].content for p in prompts]
+    histories = [t.split(".")[0] for t in texts]
+    assert len(set(texts)) == 4 and histories[-1].count(",") == 29
+    assert all(b.startswith(a) for a, b in itertools.pairwise(histories))
+    assert in_context_prompt(task, 90) == prompts[-1]
