@@ -1,6 +1,7 @@
 """The check that the statistics themselves are right: a perfect sampler must be rejected
-at rate alpha. For one target of every analysis family, draw ``runs`` exact samples,
-judge each with :func:`randbench.metrics.evaluate`, and count p < alpha."""
+at rate alpha. For targets of every analysis family, draw ``runs`` exact samples, judge
+each with :func:`randbench.metrics.evaluate`, and count p < alpha at 0.05 and 0.01
+(``randbench calibrate``, which writes docs/calibration.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from scipy import stats as scipy_stats
 
 from randbench.metrics import evaluate
 from randbench.outcomes import ParseResult
+from randbench.stats import wilson_interval
 from randbench.targets import TARGETS, Target
 
 
@@ -21,19 +23,47 @@ class CalibrationCase:
     n: int
 
 
+ALPHAS = (0.05, 0.01)
+HISTOGRAM_BINS = 10
+
+
 @dataclass(frozen=True)
 class CalibrationRow:
+    """One target's perfect-sampler p-values: how often each alpha rejects, with a 95%
+    Wilson interval, and the histogram of the p-values (uniform for a calibrated test)."""
+
     label: str
     analysis: str
     test: str
     n: int
-    runs: int
-    rejection_rate: float
-    band: tuple[float, float]
+    p_values: tuple[float, ...]
 
     @property
-    def inside(self) -> bool:
-        return self.band[0] <= self.rejection_rate <= self.band[1]
+    def runs(self) -> int:
+        return len(self.p_values)
+
+    def rejection_rate(self, alpha: float = 0.05) -> float:
+        return sum(p < alpha for p in self.p_values) / self.runs
+
+    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
+        """95% Wilson interval of the rejection rate at ``alpha``."""
+        rejected = sum(p < alpha for p in self.p_values)
+        ci = wilson_interval(rejected, self.runs)
+        return ci.low, ci.high
+
+    def band(self, alpha: float = 0.05) -> tuple[float, float]:
+        """The binomial 99% interval of a test that rejects exactly ``alpha``: a rejection
+        rate outside it is evidence of a miscalibrated test."""
+        low, high = scipy_stats.binom.interval(0.99, self.runs, alpha)
+        return low / self.runs, high / self.runs
+
+    def inside(self, alpha: float = 0.05) -> bool:
+        low, high = self.band(alpha)
+        return low <= self.rejection_rate(alpha) <= high
+
+    def histogram(self) -> np.ndarray:
+        counts, _ = np.histogram(self.p_values, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
+        return counts
 
 
 def _case(label: str, name: str, size: int, **params: object) -> CalibrationCase:
@@ -41,16 +71,20 @@ def _case(label: str, name: str, size: int, **params: object) -> CalibrationCase
 
 
 CASES: tuple[CalibrationCase, ...] = (
+    _case("d6, n=50 (the library's default n)", "uniform_int", 50, low=1, high=6),
     _case("d6, n=30 (Monte Carlo chi-square)", "uniform_int", 30, low=1, high=6),
     _case("d6, n=600 (asymptotic chi-square)", "uniform_int", 600, low=1, high=6),
     _case("1-100, n=200 (sparse)", "uniform_int", 200, low=1, high=100),
+    _case("1-100, n=50 (sparse, the default n)", "uniform_int", 50, low=1, high=100),
     _case("weighted colours, n=200", "categorical", 200, weights={"r": 0.5, "g": 0.3, "b": 0.2}),
     _case("coin, n=100", "uniform_choice", 100, choices=["heads", "tails"]),
+    _case("coin, n=50 (exact binomial)", "uniform_choice", 50, choices=["heads", "tails"]),
     _case("2d6 sum, n=200", "dice_sum", 200, dice=2, sides=6),
     _case("binomial(10, 0.3), n=200", "binomial", 200, n=10, p=0.3),
     _case("Poisson(3), n=200", "poisson", 200, rate=3),
     _case("geometric(0.3), n=200", "geometric", 200, p=0.3),
     _case("normal(50, 10) to 1 decimal, n=200", "normal", 200, mean=50, sd=10, decimals=1),
+    _case("normal(50, 10) to 1 decimal, n=50", "normal", 50, mean=50, sd=10, decimals=1),
     _case("exponential(1) to 2 decimals, n=200", "exponential", 200, rate=1, decimals=2),
     _case("uniform 0-10 to 2 decimals, n=200", "uniform_real", 200, low=0, high=10, decimals=2),
     _case("20 coin flips, 50 answers", "coin_sequence", 50, length=20),
@@ -64,37 +98,45 @@ CASES: tuple[CalibrationCase, ...] = (
 )  # fmt: skip
 
 
-def calibrate(
-    case: CalibrationCase, *, runs: int, alpha: float, seed: int, n_sim: int
-) -> CalibrationRow:
+def calibrate(case: CalibrationCase, *, runs: int, seed: int, n_sim: int) -> CalibrationRow:
     rng = np.random.default_rng(seed)
-    rejected, test = 0, ""
+    p_values: list[float] = []
+    test = ""
     for _ in range(runs):
         outcomes = [ParseResult.ok(v) for v in case.target.sample(rng, case.n)]
         metrics = evaluate(case.target, outcomes, rng=rng, n_sim=n_sim)
         assert metrics.p_value is not None and metrics.test is not None
-        rejected += metrics.p_value < alpha
+        p_values.append(metrics.p_value)
         test = metrics.test
-    low, high = scipy_stats.binom.interval(0.99, runs, alpha)
-    return CalibrationRow(
-        label=case.label,
-        analysis=case.target.analysis.value,
-        test=test,
-        n=case.n,
-        runs=runs,
-        rejection_rate=rejected / runs,
-        band=(low / runs, high / runs),
-    )
+    return CalibrationRow(case.label, case.target.analysis.value, test, case.n, tuple(p_values))
 
 
-def calibration_table(rows: list[CalibrationRow], alpha: float) -> str:
+SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: np.ndarray) -> str:
+    """The histogram as bars scaled to twice the uniform height (a flat line is uniform)."""
+    flat = counts.sum() / len(counts) if counts.sum() else 1.0
+    levels = np.clip(np.round(counts / (2 * flat) * (len(SPARK) - 1)), 0, len(SPARK) - 1)
+    return "".join(SPARK[int(level)] for level in levels)
+
+
+def calibration_table(rows: list[CalibrationRow]) -> str:
+    head = " | ".join(f"rejected at {a} (95% CI) | 99% band at {a}" for a in ALPHAS)
     lines = [
-        f"| target | family | test | n | runs | rejected at {alpha} | 99% band | ok |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| target | family | test | n | runs | {head} | ok | p-value histogram (10 bins) |",
+        "|---|---|---|---|---|" + "---|---|" * len(ALPHAS) + "---|---|",
     ]
-    lines += [
-        f"| {r.label} | {r.analysis} | {r.test} | {r.n} | {r.runs} | {r.rejection_rate:.3f} "
-        f"| {r.band[0]:.3f}–{r.band[1]:.3f} | {'yes' if r.inside else 'NO'} |"
-        for r in rows
-    ]
+    for r in rows:
+        cells = " | ".join(
+            f"{r.rejection_rate(a):.4f} ({r.interval(a)[0]:.4f}–{r.interval(a)[1]:.4f}) | "
+            f"{r.band(a)[0]:.4f}–{r.band(a)[1]:.4f}"
+            for a in ALPHAS
+        )
+        ok = "yes" if all(r.inside(a) for a in ALPHAS) else "NO"
+        counts = " ".join(str(int(c)) for c in r.histogram())
+        lines.append(
+            f"| {r.label} | {r.analysis} | {r.test} | {r.n} | {r.runs} | {cells} | {ok} "
+            f"| `{sparkline(r.histogram())}` {counts} |"
+        )
     return "\n".join(lines)

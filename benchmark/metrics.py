@@ -29,7 +29,7 @@ UNBOUNDED_TAIL = 1e-3
 
 
 class TestSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     statistic: float
     p_value: float
@@ -37,9 +37,10 @@ class TestSummary(BaseModel):
 
 
 class TaskMetrics(BaseModel):
-    """The metrics of one task for one model and method, as written to result files."""
+    """The metrics of one task for one model and method, as written to result files. An
+    infinite value (KL with a miss) is written as the string "Infinity" and read back."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     analysis: str
     n: int
@@ -80,24 +81,21 @@ def evaluate(
     values = [o.value for o in outcomes if o.valid and o.value is not None]
     reasons = Counter(reason_category(o.invalid_reason) for o in outcomes if o.invalid_reason)
     validity_ci = stats.wilson_interval(len(values), n) if n else None
+    analysis = target.judged_as()
     metrics = TaskMetrics(
-        analysis=target.analysis.value,
+        analysis=analysis.value,
         n=n,
         n_valid=len(values),
         validity=len(values) / n if n else 0.0,
         validity_ci=(validity_ci.low, validity_ci.high) if validity_ci else (0.0, 1.0),
         invalid_reasons=dict(reasons.most_common()),
     )
-    family = FAMILIES.get(target.analysis)
-    if family is not None and (values or target.analysis is Analysis.POINT_MASS):
+    family = FAMILIES.get(analysis)
+    if family is not None and (values or analysis is Analysis.POINT_MASS):
         family(metrics, target, values, rng, n_sim)
     if (
         target.support() is not None
-        and target.analysis
-        not in (
-            Analysis.CATEGORICAL,
-            Analysis.POINT_MASS,
-        )
+        and analysis not in (Analysis.CATEGORICAL, Analysis.POINT_MASS)
         and values
     ):
         _categorical(metrics, target, values, rng, n_sim, primary=False)
@@ -120,7 +118,7 @@ def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) 
     model = stats.renormalise(mass) if on_support > 0 else np.zeros_like(probs)
     entropy = stats.exact_entropy(model)
     metrics = TaskMetrics(
-        analysis=target.analysis.value,
+        analysis=target.judged_as().value,
         n=0,
         n_valid=0,
         validity=on_support,
@@ -140,6 +138,8 @@ def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) 
         mass_on_support=on_support,
         mass_outside_support=stats.mass_outside_support(on_support),
     )
+    if np.any(probs <= 0):
+        metrics.values["miss_rate"] = float(model[probs <= 0].sum())
     return metrics
 
 
@@ -194,6 +194,8 @@ def _categorical(
     counts = np.bincount([index[v] for v in values], minlength=len(support)).astype(float)
     _categorical_tests(metrics, counts, probs, rng, n_sim, primary)
     _tvd_with_null(metrics, counts, probs, rng, n_sim)
+    if np.any(probs <= 0):
+        _record_rate(metrics, "miss_rate", int(stats.impossible_count(counts, probs)), len(values))
     h = stats.entropy_miller_madow(counts)
     metrics.values.update(
         kl_empirical_target=stats.kl_empirical_target(counts, probs),
@@ -218,7 +220,8 @@ def _categorical_tests(
 ) -> None:
     """Chi-square and G-test; with two possible outcomes the exact binomial test is primary."""
     positive = probs > 0
-    two_outcomes = int(np.count_nonzero(positive)) == 2
+    possible = not stats.impossible_count(counts, probs)
+    two_outcomes = int(np.count_nonzero(positive)) == 2 and possible
     chi_square = stats.chi_square(counts, probs, rng=rng, n_sim=n_sim)
     _record(metrics, "chi_square", chi_square, primary and not two_outcomes)
     _record(metrics, "g_test", stats.g_test(counts, probs, rng=rng, n_sim=n_sim), False)
@@ -228,6 +231,14 @@ def _categorical_tests(
         _record(metrics, BINOMIAL, binomial, primary)
 
 
+def _record_rate(metrics: TaskMetrics, name: str, k: int, n: int) -> None:
+    """A share ``k / n`` with its Wilson interval (None without answers)."""
+    metrics.values[name] = k / n if n else None
+    if n:
+        ci = stats.wilson_interval(k, n)
+        metrics.intervals[name] = (ci.low, ci.high)
+
+
 def _point_mass(
     metrics: TaskMetrics,
     target: Target,
@@ -235,15 +246,22 @@ def _point_mass(
     rng: np.random.Generator,
     n_sim: int,
 ) -> None:
-    """A deterministic control: the share of all answers that are the one right answer.
-
-    A readable but wrong answer is outside the point mass's support, so it is
-    invalid too; ``wrong_rate`` separates it from unreadable answers.
+    """A deterministic control (a die with 6 on every face, a coin with P(heads) = 0): the
+    share of right answers among all answers (``accuracy``), and the miss rate, the share
+    of readable answers that are not the right one: an outcome of weight 0 (a valid answer)
+    or, for a point mass, any other value (outside its support, so invalid). Both with
+    Wilson intervals; no goodness-of-fit p-value, which would be degenerate (p = 1 for every
+    sampler that only ever gives the right answer), so none enters p-value calibration.
     """
-    metrics.values["accuracy"] = metrics.validity
-    metrics.intervals["accuracy"] = metrics.validity_ci
-    wrong = metrics.invalid_reasons.get(OUTSIDE_SUPPORT, 0)
-    metrics.values["wrong_rate"] = wrong / metrics.n if metrics.n else None
+    support, probs = target.support(), target.probabilities()
+    assert support is not None
+    right = {v for v, p in zip(support, probs, strict=True) if p > 0}
+    hits = sum(v in right for v in values)
+    outside = metrics.invalid_reasons.get(OUTSIDE_SUPPORT, 0)
+    readable = len(values) + outside
+    _record_rate(metrics, "accuracy", hits, metrics.n)
+    _record_rate(metrics, "miss_rate", readable - hits, readable)
+    metrics.values["wrong_rate"] = (readable - hits) / metrics.n if metrics.n else None
 
 
 def _discrete_unbounded(

@@ -143,16 +143,8 @@ def model_distribution(run: TaskRun) -> dict[str, float]:
 
 
 def answered_values(run: TaskRun) -> Iterator[Outcome]:
-    """Every answer read as an outcome of the target's list, including those of probability 0
-    that the statistics count as invalid (a one-answer unit is read again without the support
-    check: "tails" from a coin that always lands heads is still the model's answer)."""
-    listed = set(run.task.target.support() or [])
+    """Every answer read as an outcome, those of target probability 0 included."""
     for sample in run.samples:
-        if len(sample.outcomes) == 1 and len(sample.replies) == 1 and not sample.outcomes[0].valid:
-            again = run.task.parser.parse(sample.replies[0], run.task.target)
-            if again.value is not None and again.value in listed:
-                yield again.value
-            continue
         yield from (o.value for o in sample.outcomes if o.value is not None)
 
 

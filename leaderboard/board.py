@@ -28,10 +28,12 @@ from randbench.leaderboard.scoring import (
     aggregate,
     category_subsets,
     fdr_passes,
+    primary_method,
     task_score,
     tied_ranks,
 )
 from randbench.plugins import spec_name
+from randbench.targets import Analysis
 
 _SAFE = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
 
@@ -271,9 +273,11 @@ def _facts(row: Row) -> None:
         row.validity = sum(e.n_valid for e in entries) / total if total else 0.0
         row.samples = total
     p_values = {
-        name: d.entry.p_value
+        name: (d.entry.p_value, primary_method(d.entry))
         for name, d in row.data.items()
-        if d.entry.p_value is not None and not d.entry.is_exact
+        if d.entry.p_value is not None
+        and not d.entry.is_exact
+        and d.target.judged_as() is not Analysis.POINT_MASS  # older files gave controls p = 1
     }
     row.passed = fdr_passes(scores, p_values)
     row.sampling = sampling_summary(row)

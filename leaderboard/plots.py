@@ -70,7 +70,7 @@ def text(label: object, limit: int = 18) -> str:
 
 def plot_kind(score: TaskScore, data: TaskData) -> str:
     """Which picture a task calls for."""
-    analysis = data.target.analysis
+    analysis = data.target.judged_as()
     if analysis is Analysis.CONTINUOUS:
         return "cdf"
     if analysis in (Analysis.POINT_MASS, Analysis.OPEN_ENDED) or score.projection is None:

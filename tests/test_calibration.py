@@ -6,6 +6,9 @@ target and checks the rejection rate against the binomial 99% band around 5%.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from randbench.calibration import CASES, CalibrationCase, calibrate
@@ -16,9 +19,10 @@ RUNS = 200
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 def test_perfect_sampler_is_rejected_at_rate_alpha(case: CalibrationCase) -> None:
-    row = calibrate(case, runs=RUNS, alpha=0.05, seed=1, n_sim=200)
-    print(f"{row.label}: {row.test} rejected {row.rejection_rate:.3f} (band {row.band})")
-    assert row.inside, f"{row.label}: rejection rate {row.rejection_rate} outside {row.band}"
+    row = calibrate(case, runs=RUNS, seed=1, n_sim=200)
+    rate, band = row.rejection_rate(0.05), row.band(0.05)
+    print(f"{row.label}: {row.test} rejected {rate:.3f} (band {band})")
+    assert row.inside(0.05), f"{row.label}: rejection rate {rate} outside {band}"
 
 
 def test_families_are_all_covered() -> None:
@@ -26,3 +30,34 @@ def test_families_are_all_covered() -> None:
 
     covered = {c.target.analysis for c in CASES}
     assert covered == set(Analysis) - {Analysis.POINT_MASS, Analysis.OPEN_ENDED}
+
+
+def test_the_calibrate_command_writes_both_alphas_and_the_histogram(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from randbench.cli import app
+
+    out = tmp_path / "calibration.md"
+    args = ["calibrate", "--runs", "40", "--n-sim", "50", "--only", "d6, n=600", "-o", str(out)]
+    result = CliRunner().invoke(app, args, terminal_width=300)
+    assert result.exit_code in (0, 1), result.output
+    text = out.read_text(encoding="utf-8")
+    assert "randbench calibrate --runs 40 --seed 1 --n-sim 50 --only 'd6, n=600'" in text
+    (line,) = [row for row in text.splitlines() if row.startswith("| d6, n=600")]
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[4] == "40" and "rejected at 0.01" in text
+    counts = [int(c) for c in cells[-1].split("`")[-1].split()]
+    assert len(counts) == 10 and sum(counts) == 40
+
+
+def test_a_rows_rates_intervals_and_histogram_come_from_its_p_values() -> None:
+    from randbench.calibration import CalibrationRow, sparkline
+
+    p_values = tuple([0.001] * 10 + [0.03] * 10 + [0.5] * 180)
+    row = CalibrationRow("x", "categorical", "chi_square", 50, p_values)
+    assert row.rejection_rate(0.05) == 0.1 and row.rejection_rate(0.01) == 0.05
+    low, high = row.interval(0.05)
+    assert low < 0.1 < high
+    assert not row.inside(0.05), "twice alpha is outside the 99% band at 200 runs"
+    assert row.histogram().tolist() == [20, 0, 0, 0, 0, 180, 0, 0, 0, 0]
+    assert sparkline(np.full(10, 7)) == "▄" * 10

@@ -248,20 +248,21 @@ def test_in_context_poisson_example_shows_the_drawn_marks_and_the_target_rate() 
     assert dense.params["counts"][1] > 27 / 2  # rate 2: 86% of the 27 gaps on average
 
 
-def test_answers_a_coin_cannot_give_are_invalid_but_still_the_models_answers() -> None:
-    """theta = 0: "heads" is out of support for the statistics (no crash, counted invalid),
-    yet it is what the model said, so the in-context TVDs count it."""
+def test_answers_a_coin_cannot_give_are_valid_misses() -> None:
+    """theta = 0: "heads" is an outcome the task lists with weight 0: a valid answer and a
+    miss (issue #29), counted by the statistics and by the in-context TVDs."""
     (task,) = [t for t in load_tasks() if t.name == "coin_in_context_t0_n3"]
     replies = ["heads,", "heads", "tails, then", "tails"]
     outcomes = [read_answer(task.parser, task.target, r) for r in replies]
-    assert [o.valid for o in outcomes] == [False, False, True, True]
+    assert all(o.valid for o in outcomes)
     run = TaskRun(task, "direct")
     run.samples = [
         SampleRecord(i, i, r, (o,), (r,))
         for i, (r, o) in enumerate(zip(replies, outcomes, strict=True))
     ]
     run.metrics = evaluate(task.target, outcomes, rng=np.random.default_rng(0), n_sim=50)
-    assert run.metrics.validity == 0.5
+    assert run.metrics.validity == 1.0 and run.metrics.analysis == "point_mass"
+    assert run.metrics.values["miss_rate"] == 0.5 and run.metrics.p_value is None
     document = result_document({"backend": "test"}, ["direct"], RunConfig(), [run])
     (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
     assert row["tvd_target"] == pytest.approx(0.5)

@@ -69,13 +69,51 @@ def test_perfect_sampler_has_excess_tvd_near_zero() -> None:
     assert metrics.values["entropy_normalised"] == pytest.approx(1.0, abs=0.02)
 
 
-def test_point_mass_reports_accuracy() -> None:
+def test_point_mass_reports_accuracy_and_miss_rate() -> None:
     control = target("point_mass", value=6)
     parser = build_parser("integer")
-    outcomes = [read_answer(parser, control, t) for t in ["6"] * 9 + ["4"]]
+    outcomes = [read_answer(parser, control, t) for t in ["6"] * 8 + ["4", "none"]]
     metrics = run(control, outcomes)
-    assert metrics.values["accuracy"] == pytest.approx(0.9)
-    assert metrics.test is None
+    assert metrics.values["accuracy"] == pytest.approx(0.8)
+    assert metrics.values["miss_rate"] == pytest.approx(1 / 9), "1 of the 9 readable answers"
+    low, high = metrics.intervals["miss_rate"]
+    assert low < 1 / 9 < high < 0.5
+    assert metrics.test is None and metrics.p_value is None
+
+
+def test_a_coin_that_always_lands_tails_is_a_control_scored_by_its_misses() -> None:
+    """Issue #29 item 3: coin_in_context_t0_n5 had 9 of 38 answers "heads", yet was reported
+    TVD 0 and p = 1 "exact", the heads dropped as invalid. "heads" is an outcome the task
+    lists: a valid answer, and a miss."""
+    coin = target("categorical", weights={"heads": 0.0, "tails": 1.0})
+    assert coin.judged_as().value == "point_mass" and coin.contains("heads")
+    metrics = run(coin, ok(["heads"] * 9 + ["tails"] * 29))
+    assert (metrics.analysis, metrics.n_valid, metrics.validity) == ("point_mass", 38, 1.0)
+    assert metrics.values["miss_rate"] == pytest.approx(9 / 38)
+    assert metrics.values["accuracy"] == pytest.approx(29 / 38)
+    low, high = metrics.intervals["miss_rate"]
+    assert 0.1 < low < 9 / 38 < high < 0.4
+    assert metrics.p_value is None and metrics.test is None and not metrics.tests
+    exact = evaluate_exact(coin, np.log([0.02, 0.08]))
+    assert exact.analysis == "point_mass" and exact.p_value is None
+    assert exact.values["miss_rate"] == pytest.approx(0.2)
+
+
+def test_an_answer_of_weight_zero_counts_in_tvd_kl_and_the_test() -> None:
+    """A listed outcome of weight 0 in a target of several outcomes: a miss that the TVD,
+    KL and the goodness-of-fit test all see (p = 0: no perfect sampler gives it)."""
+    three = target("categorical", weights={"a": 0.5, "b": 0.5, "c": 0.0})
+    metrics = run(three, ok(["a"] * 20 + ["b"] * 20 + ["c"] * 10))
+    assert (metrics.analysis, metrics.n_valid) == ("categorical", 50)
+    assert metrics.values["tvd"] == pytest.approx(0.2)
+    assert metrics.values["miss_rate"] == pytest.approx(0.2)
+    assert metrics.values["kl_empirical_target"] == math.inf
+    assert (metrics.test, metrics.p_value) == ("chi_square", 0.0)
+    assert metrics.tests["chi_square"].method == "impossible outcome"
+    again = type(metrics).model_validate_json(metrics.model_dump_json())
+    assert again.values["kl_empirical_target"] == math.inf, "infinity survives the JSON file"
+    fair = run(three, ok(["a"] * 25 + ["b"] * 25))
+    assert fair.values["miss_rate"] == 0.0 and fair.test == "binomial" and fair.p_value == 1.0
 
 
 def test_over_alternating_coin_sequences_are_caught() -> None:

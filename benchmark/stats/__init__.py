@@ -8,6 +8,7 @@ Modules by job: ``categorical`` (finite supports), ``discrete`` (unbounded integ
 """
 
 from randbench.stats.categorical import (
+    IMPOSSIBLE,
     binomial_test,
     chi_square,
     entropy_chao_shen,
@@ -15,6 +16,7 @@ from randbench.stats.categorical import (
     entropy_plugin,
     excess_tvd,
     g_test,
+    impossible_count,
     js_divergence,
     kl_empirical_target,
     mode_share,
@@ -71,6 +73,7 @@ from randbench.stats.uncertainty import (
 )
 
 __all__ = [
+    "IMPOSSIBLE",
     "Interval",
     "NullBand",
     "TestResult",
@@ -96,6 +99,7 @@ __all__ = [
     "excess_tvd",
     "fdr",
     "g_test",
+    "impossible_count",
     "inclusion_frequency",
     "js_divergence",
     "kl_empirical_target",

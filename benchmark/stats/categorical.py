@@ -4,9 +4,11 @@ Conventions used throughout:
 
 * ``counts`` is a 1-D array of non-negative integer counts, one per cell of the support;
   ``probs`` holds the target probabilities of the same cells and sums to 1.
-* Cells whose target probability is 0 are not part of the support and are dropped.
-  A positive count in such a cell is an error: out-of-support answers are the invalid
-  rate, reported on their own, never a cell of these tests.
+* A cell whose target probability is 0 is an outcome the task lists but a perfect
+  sampler never gives (heads, for a coin that always lands tails). An answer there is a
+  valid answer and a miss: it counts in full in the TVD, makes KL(p_hat || p) infinite,
+  and makes the goodness-of-fit tests reject with p = 0 (method ``IMPOSSIBLE``). Answers
+  outside the listed outcomes are the invalid rate, reported on their own.
 * All results are plain Python floats.
 """
 
@@ -21,6 +23,7 @@ from scipy import special, stats
 from randbench.stats.results import NullBand, TestResult
 
 __all__ = [
+    "IMPOSSIBLE",
     "binomial_test",
     "chi_square",
     "entropy_chao_shen",
@@ -28,11 +31,13 @@ __all__ = [
     "entropy_plugin",
     "excess_tvd",
     "g_test",
+    "impossible_count",
     "js_divergence",
     "kl_empirical_target",
     "mode_share",
     "normalised_entropy",
     "null_band",
+    "pool_negligible_cells",
     "support_coverage",
     "tvd",
     "tvd_null",
@@ -81,6 +86,54 @@ def _on_support(counts: ArrayLike, probs: ArrayLike) -> tuple[FloatArray, FloatA
     return c, p
 
 
+def _observed(counts: ArrayLike, probs: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Validate, keeping every cell: counts in cells of target probability 0 allowed."""
+    c = _as_counts(counts)
+    p = _as_probs(probs, c.size)
+    if c.sum() <= 0:
+        raise ValueError("no observations")
+    return c, p
+
+
+def impossible_count(counts: ArrayLike, probs: ArrayLike) -> float:
+    """The observations in cells whose target probability is 0: outcomes a perfect sampler
+    never gives (a coin that always lands tails answered "heads")."""
+    c, p = _observed(counts, probs)
+    return float(c[p <= 0].sum())
+
+
+IMPOSSIBLE = "impossible outcome"
+"""The method of a test that saw an outcome of target probability 0: the observations
+cannot come from the target, so p = 0 exactly and the statistic is infinite."""
+
+
+NEGLIGIBLE_EXPECTED = 0.1
+"""A cell whose expected count is below this is pooled before the chi-square and G tests
+(:func:`pool_negligible_cells`)."""
+
+
+def pool_negligible_cells(counts: FloatArray, probs: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The cells with the smallest expected counts merged into one until it holds at least
+    ``NEGLIGIBLE_EXPECTED``, when any cell is below that; else the cells unchanged.
+
+    One answer in a cell of expected count e adds about 1/e to X^2: the tail of
+    Binomial(28, 0.095) (a poisson_marks task) has a cell of expected count 1e-12 at n = 50,
+    and a single answer there made X^2 = 3.5e14, which says nothing about the rest of the
+    distribution. Pooling is a fixed function of the counts, so the Monte Carlo p-value,
+    which pools its simulated counts the same way, stays exact."""
+    expected = counts.sum() * probs
+    if expected.size < 3 or expected.min() >= NEGLIGIBLE_EXPECTED:
+        return counts, probs
+    order = np.argsort(expected, kind="stable")
+    pooled = int(np.searchsorted(np.cumsum(expected[order]), NEGLIGIBLE_EXPECTED, "left")) + 1
+    pooled = min(pooled, expected.size - 1)  # leave at least one other cell
+    rare, kept = order[:pooled], np.sort(order[pooled:])
+    return (
+        np.append(counts[kept], counts[rare].sum()),
+        np.append(probs[kept], probs[rare].sum()),
+    )
+
+
 def _monte_carlo_p(
     t_obs: float,
     n: int,
@@ -114,7 +167,9 @@ def _divergence_test(
     n_sim: int,
     min_expected: float,
 ) -> TestResult:
-    c, p = _on_support(counts, probs)
+    if impossible_count(counts, probs):
+        return TestResult(statistic=math.inf, p_value=0.0, method=IMPOSSIBLE)
+    c, p = pool_negligible_cells(*_on_support(counts, probs))
     n = int(c.sum())
     if c.size == 1:
         return TestResult(statistic=0.0, p_value=1.0, method="exact", df=0.0)
@@ -168,8 +223,9 @@ def binomial_test(k: int, n: int, p: float) -> TestResult:
 
 
 def tvd(counts: ArrayLike, probs: ArrayLike) -> float:
-    """Total variation distance between the empirical distribution and the target."""
-    c, p = _on_support(counts, probs)
+    """Total variation distance between the empirical distribution and the target; answers
+    in cells of target probability 0 count in full."""
+    c, p = _observed(counts, probs)
     return float(0.5 * np.abs(c / c.sum() - p).sum())
 
 
@@ -179,10 +235,7 @@ def tvd_rows(counts: ArrayLike, probs: ArrayLike) -> FloatArray:
     rows = np.asarray(counts, dtype=np.float64)
     if rows.ndim != 2:
         raise ValueError("counts must be a 2-D array, one count vector per row")
-    _on_support(rows.sum(axis=0), probs)
-    p = _as_probs(probs, rows.shape[1])
-    keep = p > 0
-    c, p = rows[:, keep], p[keep]
+    c, p = rows, _observed(rows.sum(axis=0), probs)[1]
     totals = c.sum(axis=1, keepdims=True)
     if np.any(totals <= 0):
         raise ValueError("no observations in a row")

@@ -239,8 +239,10 @@ def tvd_interval(
 
     Coverage of the true TVD, checked by simulation (tests/stats/test_stats_tvd_interval.py):
     0.95-0.97 at perfect samplers and at a loaded d6 and favourite numbers among 1-100
-    (TVD 0.1); see docs/statistics.md for where it is lower. Outcomes of target
-    probability 0 are dropped, as in :func:`randbench.stats.tvd`.
+    (TVD 0.1); see docs/statistics.md for where it is lower. Answers on outcomes of
+    target probability 0 count in full, as in :func:`randbench.stats.tvd`; with one
+    outcome of positive weight the TVD is the share of such misses, and its interval the
+    Wilson interval of that share.
     """
     _check_confidence(confidence)
     if n_resamples < 1:
@@ -249,10 +251,9 @@ def tvd_interval(
     observed = tvd(c, probs)  # validates counts and probs
     p = np.asarray(probs, dtype=np.float64)
     p = p / p.sum()
-    on_support = p[p > 0]
-    if on_support.size == 1:
-        return Interval(0.0, 0.0, "exact")
     n = int(c.sum())
+    if np.count_nonzero(p > 0) == 1:
+        return wilson_interval(round(observed * n), n, confidence)
     null_draws = (
         tvd_rows(rng.multinomial(n, p, size=n_resamples), p)
         if null is None
@@ -263,7 +264,7 @@ def tvd_interval(
     alpha_high = TVD_UPPER_SHARE * alpha
     low = _tvd_lower(observed, null_draws, recentre(boot, 0.0), alpha, alpha - alpha_high)
     margin = float(stats.norm.ppf(1.0 - alpha_high)) * 0.5 / np.sqrt(n)
-    high = min(observed + margin, 1.0 - float(on_support.min()))
+    high = min(observed + margin, 1.0 - float(p.min()))
     return Interval(low, max(high, low), "bias_corrected")
 
 

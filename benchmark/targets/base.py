@@ -60,6 +60,11 @@ class Target(BaseModel, ABC):
     def kind(self) -> ValueKind:
         return self.value_kind
 
+    def judged_as(self) -> Analysis:
+        """The family of statistics that judges this target's answers: its class's, unless
+        the target is deterministic (:meth:`FiniteTarget.judged_as`)."""
+        return self.analysis
+
     @abstractmethod
     def contains(self, value: Outcome) -> bool:
         """Whether ``value`` is in the support (an answer outside it is invalid)."""
@@ -98,6 +103,14 @@ class FiniteTarget(Target, ABC):
 
     def contains(self, value: Outcome) -> bool:
         return value in self._index()
+
+    def judged_as(self) -> Analysis:
+        """A target with one outcome of positive weight (a coin with P(heads) = 0) is a
+        deterministic control, judged as a point mass: by its miss rate, without a
+        goodness-of-fit p-value (every test of it would be degenerate)."""
+        if int(np.count_nonzero(self.probabilities() > 0)) == 1:
+            return Analysis.POINT_MASS
+        return self.analysis
 
     def pmf(self, value: Outcome) -> float:
         i = self._index().get(value)

@@ -51,12 +51,6 @@ class Categorical(FiniteTarget):
     def support(self) -> list[Outcome]:
         return list(self.weights)
 
-    def contains(self, value: Outcome) -> bool:
-        """An outcome of weight 0 (a coin that always lands heads) is listed, so that logprob
-        mode scores it, but an answer there is out of support: the statistics have no cell
-        for the impossible, so such answers are counted as invalid."""
-        return super().contains(value) and self.pmf(value) > 0
-
     def probabilities(self) -> np.ndarray:
         p = np.asarray(list(self.weights.values()), dtype=float)
         return np.asarray(p / p.sum(), dtype=float)

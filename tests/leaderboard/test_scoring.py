@@ -174,3 +174,51 @@ def test_the_leaderboard_recentres_with_the_statistics_function() -> None:
     assert scoring.recentre is uncertainty.recentre
     distances = np.array([0.2, 0.3, 0.4])
     assert np.mean(scoring.recentre(distances, 0.1)) == pytest.approx(0.1)
+
+
+def test_a_coin_that_always_lands_tails_is_a_control_scored_by_its_right_answers(
+    board: Board,
+) -> None:
+    """Issue #29 item 3: a target with one outcome of positive weight is a control: not
+    scored, its accuracy the share (sampled) or probability (exact) of the right answer,
+    where the outcome of weight 0 is a miss, not a right answer."""
+    from dataclasses import replace
+
+    from randbench.leaderboard.scoring import task_score
+    from randbench.targets.categorical import Categorical
+
+    coin = Categorical(weights={"heads": 0.0, "tails": 1.0})
+    (exact,) = rows(board, "oracle", "logprob")
+    data = exact.data["coin_flip"]
+    assert data.target.support() == ["heads", "tails"]
+    scored = task_score(replace(data, target=coin, logprobs=list(np.log([0.3, 0.1]))), exact.id)
+    assert not scored.scored and scored.accuracy == pytest.approx(0.1)
+    (sampled,) = rows(board, "oracle", "direct")
+    data = sampled.data["coin_flip"]
+    entry = data.entry.model_copy(update={"values": {"accuracy": 0.25, "miss_rate": 0.75}})
+    scored = task_score(replace(data, target=coin, entry=entry), sampled.id)
+    assert not scored.scored and scored.accuracy == 0.25
+
+
+def test_monte_carlo_p_values_are_ranked_only_against_each_other() -> None:
+    """Issue #29 item 7: a Monte Carlo p-value at its floor of 1/2001, ranked behind 100
+    asymptotic p-values of 1e-51, is rejected by Benjamini-Hochberg only because they came
+    first; ranked among its own class it stands on its own evidence. Where the floored
+    p-values are strong evidence among their peers, they are rejected either way."""
+    from randbench.leaderboard.scoring import fdr_passes
+
+    floor = 1 / 2001
+    p_values = {f"a{i}": (1e-51, "asymptotic") for i in range(10)}
+    p_values |= {f"m{i}": (floor, "monte_carlo") for i in range(3)}
+    p_values |= {f"n{i}": (0.5, "monte_carlo") for i in range(27)}
+    passed = fdr_passes([], p_values)
+    assert passed == (27, 40), "the 3 floored p-values are rejected in their own class"
+    together = {n: (p, "asymptotic") for n, (p, _) in p_values.items()}
+    assert fdr_passes([], together) == (27, 40)
+    few = {"m0": (floor, "monte_carlo"), **{f"n{i}": (0.9, "monte_carlo") for i in range(200)}}
+    few |= {f"a{i}": (1e-51, "asymptotic") for i in range(100)}
+    alone = fdr_passes([], few)
+    mixed = fdr_passes([], {n: (p, "asymptotic") for n, (p, _) in few.items()})
+    assert alone == (201, 301), "floor 5e-4 > 0.05 / 201: not rejected among its peers"
+    assert mixed == (200, 301), "ranked behind 100 tiny asymptotic p-values it would be"
+    assert fdr_passes([], {}) is None

@@ -17,6 +17,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from randbench.stats.categorical import (
+    IMPOSSIBLE,
     binomial_test,
     chi_square,
     entropy_chao_shen,
@@ -24,10 +25,12 @@ from randbench.stats.categorical import (
     entropy_plugin,
     excess_tvd,
     g_test,
+    impossible_count,
     js_divergence,
     kl_empirical_target,
     mode_share,
     normalised_entropy,
+    pool_negligible_cells,
     support_coverage,
     tvd,
     tvd_null,
@@ -129,8 +132,21 @@ def test_zero_probability_cells_are_excluded() -> None:
     assert a == b
     big = g_test([300, 0, 700], probs3, rng=rng())
     assert big.df == 1.0
-    with pytest.raises(ValueError, match="probability is 0"):
-        chi_square([3, 1, 5], probs3, rng=rng())
+
+
+def test_an_answer_of_target_probability_zero_is_a_miss_that_counts() -> None:
+    """Issue #29: an outcome the task lists with weight 0 is a valid answer and a miss: the
+    tests reject with p = 0 exactly, TVD counts it in full, KL(p_hat || p) is infinite."""
+    probs3 = np.array([0.25, 0.0, 0.75])
+    for test in (chi_square, g_test):
+        res = test([3, 1, 5], probs3, rng=rng())
+        assert (res.p_value, res.method, res.statistic) == (0.0, IMPOSSIBLE, math.inf)
+    assert impossible_count([3, 1, 5], probs3) == 1 and impossible_count([3, 0, 5], probs3) == 0
+    assert tvd([3, 1, 5], probs3) == pytest.approx(
+        0.5 * (abs(3 / 9 - 0.25) + 1 / 9 + abs(5 / 9 - 0.75))
+    )
+    assert tvd([0, 4, 0], probs3) == 1.0
+    assert kl_empirical_target([3, 1, 5], probs3) == math.inf
 
 
 def test_binomial_test_against_pmf_sum() -> None:
@@ -367,3 +383,28 @@ def test_calibration_anytime_evalue() -> None:
     rate = rejections / RUNS
     _, high = record("d6, looked at after every roll up to n=300", "anytime e-value", rate)
     assert rate <= high  # Ville: at most alpha, whatever the stopping time
+
+
+def test_cells_of_negligible_expected_count_are_pooled_before_the_tests() -> None:
+    """Issue #29 item 7: Binomial(28, 0.095), a poisson_marks target, at n = 50 has cells of
+    expected count down to 1e-29; one answer there made X^2 about 1e14. The smallest cells
+    are pooled until they expect 0.1 answers; the rest are untouched."""
+    probs = stats.binom.pmf(np.arange(29), 28, 0.095)
+    probs /= probs.sum()
+    counts = np.zeros(29)
+    counts[[1, 2, 3, 4]] = [10, 20, 15, 4]
+    counts[20] = 1
+    pooled_counts, pooled_probs = pool_negligible_cells(counts, probs)
+    expected = 50 * pooled_probs
+    assert pooled_probs.sum() == pytest.approx(1.0) and pooled_counts.sum() == 50
+    assert expected.min() >= 0.1 and pooled_counts[-1] == 1
+    assert np.all(expected[:-1] >= 0.1)
+    kept = int(np.count_nonzero(np.cumsum(np.sort(50 * probs)) >= 0.1))
+    assert len(pooled_counts) == kept, "the fewest smallest cells that together expect 0.1"
+    res = chi_square(counts, probs, rng=rng(1), n_sim=2000)
+    assert res.statistic < 1e3 and res.method == "monte_carlo"
+    raw = stats.power_divergence(counts, 50 * probs).statistic
+    assert raw > 1e10, "what the test computed before"
+    d6 = np.array([5, 6, 4, 5, 5, 5])
+    same = pool_negligible_cells(d6.astype(float), np.full(6, 1 / 6))
+    assert np.array_equal(same[0], d6)

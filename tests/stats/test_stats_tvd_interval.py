@@ -98,15 +98,21 @@ def test_a_constant_answer_is_covered_and_the_upper_end_is_at_most_the_largest_t
     assert ci.low <= 5 / 6 <= ci.high <= 5 / 6 + 1e-12  # 1 - min p: no TVD to a d6 is larger
 
 
-def test_zero_probability_outcomes_are_dropped_as_tvd_drops_them() -> None:
+def test_answers_on_outcomes_of_probability_zero_count_as_misses() -> None:
+    """An empty zero-probability cell changes nothing; an answer there is a miss that the
+    interval sees (issue #29 item 3), up to a TVD of 1; with one outcome of positive
+    weight the TVD is the miss share, with its Wilson interval."""
     counts = np.array([30, 0, 20])
     with_zero = tvd_interval(counts, [0.5, 0.0, 0.5], rng=np.random.default_rng(3))
     without = tvd_interval(counts[[0, 2]], [0.5, 0.5], rng=np.random.default_rng(3))
     assert (with_zero.low, with_zero.high) == pytest.approx((without.low, without.high))
-    with pytest.raises(ValueError, match="target probability is 0"):
-        tvd_interval([30, 1, 20], [0.5, 0.0, 0.5], rng=np.random.default_rng(3))
+    missed = tvd_interval([25, 10, 15], [0.5, 0.0, 0.5], rng=np.random.default_rng(3))
+    assert 0 < missed.low < 0.2 < missed.high, "TVD 0.2, nearly all of it the 10 misses"
+    assert tvd_interval([0, 50, 0], [0.5, 0.0, 0.5], rng=np.random.default_rng(3)).high == 1.0
     single = tvd_interval([5, 0], [1.0, 0.0], rng=np.random.default_rng(3))
-    assert (single.low, single.high) == (0.0, 0.0)
+    assert single.method == "wilson" and single.low == 0.0 and 0.3 < single.high < 0.5
+    misses = tvd_interval([29, 9], [1.0, 0.0], rng=np.random.default_rng(3))
+    assert misses.low < 9 / 38 < misses.high
 
 
 @pytest.mark.parametrize("seed", range(20))
