@@ -5,14 +5,14 @@ each with :func:`randbench.metrics.evaluate`, and count p < alpha at 0.05 and 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats as scipy_stats
 
-from randbench.metrics import evaluate
+from randbench.metrics import BINOMIAL, evaluate
 from randbench.outcomes import ParseResult
-from randbench.stats import wilson_interval
+from randbench.stats import binomial_test, wilson_interval
 from randbench.targets import TARGETS, Target
 
 
@@ -37,6 +37,10 @@ class CalibrationRow:
     test: str
     n: int
     p_values: tuple[float, ...]
+    sizes: dict[float, float] = field(default_factory=dict)
+    """The test's exact size at each alpha where it is discrete and known (the exact
+    binomial test: the largest attainable size at or below alpha, by enumeration); a
+    calibrated test rejects at its size, alpha otherwise."""
 
     @property
     def runs(self) -> int:
@@ -51,10 +55,13 @@ class CalibrationRow:
         ci = wilson_interval(rejected, self.runs)
         return ci.low, ci.high
 
+    def size(self, alpha: float = 0.05) -> float:
+        return self.sizes.get(alpha, alpha)
+
     def band(self, alpha: float = 0.05) -> tuple[float, float]:
-        """The binomial 99% interval of a test that rejects exactly ``alpha``: a rejection
-        rate outside it is evidence of a miscalibrated test."""
-        low, high = scipy_stats.binom.interval(0.99, self.runs, alpha)
+        """The binomial 99% interval of a test that rejects at exactly its size: a
+        rejection rate outside it is evidence of a miscalibrated test."""
+        low, high = scipy_stats.binom.interval(0.99, self.runs, self.size(alpha))
         return low / self.runs, high / self.runs
 
     def inside(self, alpha: float = 0.05) -> bool:
@@ -108,7 +115,19 @@ def calibrate(case: CalibrationCase, *, runs: int, seed: int, n_sim: int) -> Cal
         assert metrics.p_value is not None and metrics.test is not None
         p_values.append(metrics.p_value)
         test = metrics.test
-    return CalibrationRow(case.label, case.target.analysis.value, test, case.n, tuple(p_values))
+    sizes = {a: binomial_test_size(case, a) for a in ALPHAS} if test == BINOMIAL else {}
+    row = CalibrationRow(case.label, case.target.analysis.value, test, case.n, tuple(p_values))
+    return replace(row, sizes=sizes)
+
+
+def binomial_test_size(case: CalibrationCase, alpha: float) -> float:
+    """The probability that the exact binomial test rejects a perfect sampler of a
+    two-outcome target at ``alpha``: the pmf summed over the counts it rejects."""
+    probs = case.target.probabilities()
+    first = float(probs[probs > 0][0])
+    counts = np.arange(case.n + 1)
+    rejected = [binomial_test(int(k), case.n, first).p_value < alpha for k in counts]
+    return float(scipy_stats.binom.pmf(counts, case.n, first)[rejected].sum())
 
 
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -123,6 +142,7 @@ def sparkline(counts: np.ndarray) -> str:
 
 def calibration_table(rows: list[CalibrationRow]) -> str:
     head = " | ".join(f"rejected at {a} (95% CI) | 99% band at {a}" for a in ALPHAS)
+    sized = [r for r in rows if r.sizes]
     lines = [
         f"| target | family | test | n | runs | {head} | ok | p-value histogram (10 bins) |",
         "|---|---|---|---|---|" + "---|---|" * len(ALPHAS) + "---|---|",
@@ -139,4 +159,13 @@ def calibration_table(rows: list[CalibrationRow]) -> str:
             f"| {r.label} | {r.analysis} | {r.test} | {r.n} | {r.runs} | {cells} | {ok} "
             f"| `{sparkline(r.histogram())}` {counts} |"
         )
-    return "\n".join(lines)
+    lines += [
+        "",
+        *(
+            f"{r.label}: the exact binomial test's p-values are discrete, so its size is "
+            + ", ".join(f"{r.size(a):.4f} at {a}" for a in ALPHAS)
+            + " (by enumeration), and its bands are around that."
+            for r in sized
+        ),
+    ]
+    return "\n".join(lines).rstrip()

@@ -24,6 +24,18 @@ from randbench.outcomes import Outcome, ParseResult
 from randbench.targets import Analysis, Target
 from randbench.targets.base import ContinuousTarget, DiscreteUnboundedTarget
 
+METRICS_VERSION = 2
+"""The version of the statistics, recorded in every result file; raised when a change
+alters what an existing result would say, so that the leaderboard marks older results
+stale (randbench.leaderboard.staleness). 2 (2026-12-07, issue #29): answers on outcomes of
+weight 0 are misses, not invalid; one-outcome targets are controls without a p-value;
+negligible cells are pooled before chi-square and G; rounding-aware continuous bins; the
+bias-corrected TVD interval; the exact binomial test for two outcomes."""
+EXACT_SCOPE = "exact over the scored answers"
+"""Logprob mode's label: the model's probabilities of the task's scored answer strings,
+renormalised over them. A chat model may put little mass there (SmolLM2: 0.16% on a d6's
+bare digits), so these figures describe the model's distribution over those strings, not
+necessarily what it writes."""
 CONTINUOUS_BINS = 10
 UNBOUNDED_TAIL = 1e-3
 
@@ -57,6 +69,9 @@ class TaskMetrics(BaseModel):
     """Logprob mode: the model's renormalised probability of each outcome (by its text)."""
     exact: bool | None = None
     """Logprob mode: False when the backend could only approximate the probabilities."""
+    scope: str | None = None
+    """Logprob mode: what the figures measure, ``EXACT_SCOPE``; ``values.mass_on_support``
+    is the probability the scored answers hold, the rest going to other wordings."""
     dependence: Dependence | None = None
     """Methods with several answers per call: within-call dependence (the samples are not
     independent draws; see randbench.dependence)."""
@@ -126,6 +141,7 @@ def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) 
         invalid_reasons={},
         distribution={str(v): float(p) for v, p in zip(support, model, strict=True)},
         exact=exact,
+        scope=EXACT_SCOPE,
     )
     metrics.values.update(
         tvd=stats.exact_tvd(model, probs),

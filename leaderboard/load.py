@@ -89,6 +89,9 @@ class RunConfigInfo(_Lenient):
     git_hash: str | None = None
     versions: dict[str, str] = {}
     task_hashes: dict[str, str] = {}
+    metrics_version: int = 1
+    """The statistics' version that judged the run (randbench.metrics.METRICS_VERSION);
+    files written before it was recorded are version 1."""
 
     @field_validator("date")
     @classmethod

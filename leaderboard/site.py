@@ -38,6 +38,7 @@ from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint, mo
 from randbench.leaderboard.load import TaskData, load_results
 from randbench.leaderboard.projection import VIEWS
 from randbench.leaderboard.scoring import N_BOOTSTRAP, Aggregate
+from randbench.leaderboard.staleness import Library, current_library
 from randbench.leaderboard.tables import write_tables
 
 MARKER = ".randbench-site"
@@ -78,6 +79,8 @@ class BuildReport:
     seconds: float
     problems: list[str] = field(default_factory=list)
     superseded: list[Path] = field(default_factory=list)
+    stale: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Row label and method -> its stale tasks and why (randbench.leaderboard.staleness)."""
 
 
 def build_site(
@@ -87,11 +90,17 @@ def build_site(
     skip_invalid: bool = False,
     n_boot: int = N_BOOTSTRAP,
     workers: int | None = None,
+    library: Library | None = None,
+    include_stale: bool = False,
 ) -> BuildReport:
     """Render the site for every result file under ``results_dir`` into ``out_dir``, its
-    plots drawn by ``workers`` processes (default: one per CPU core)."""
+    plots drawn by ``workers`` processes (default: one per CPU core). Results are checked
+    against ``library`` (default: the current task library and statistics): stale rows
+    are marked, and ranked only with ``include_stale``."""
     start = time.perf_counter()
-    board = build_board(load_results(results_dir, skip_invalid=skip_invalid), n_boot)
+    loaded = load_results(results_dir, skip_invalid=skip_invalid)
+    library = current_library() if library is None else library
+    board = build_board(loaded, n_boot, library=library, include_stale=include_stale)
     _prepare(out_dir)
     writer = SiteWriter(out_dir, board, n_boot)
     writer.write_all()
@@ -106,6 +115,7 @@ def build_site(
         seconds=time.perf_counter() - start,
         problems=board.problems,
         superseded=board.superseded,
+        stale={f"{row.label} / {row.method}": row.stale for row in board.rows if row.stale},
     )
 
 
@@ -267,6 +277,8 @@ class SiteWriter:
             "id": row.id,
             "model": row.label,
             "method": row.method,
+            "exact": row.exact,
+            "stale": len(row.stale),
             "overall": _aggregate_record(row.overall),
             "cats": {slug(c): _aggregate_record(a) for c, a in row.categories.items()},
             "controls": row.controls,

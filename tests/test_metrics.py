@@ -96,6 +96,8 @@ def test_a_coin_that_always_lands_tails_is_a_control_scored_by_its_misses() -> N
     assert metrics.p_value is None and metrics.test is None and not metrics.tests
     exact = evaluate_exact(coin, np.log([0.02, 0.08]))
     assert exact.analysis == "point_mass" and exact.p_value is None
+    assert exact.scope == "exact over the scored answers"
+    assert exact.values["mass_on_support"] == pytest.approx(0.1)
     assert exact.values["miss_rate"] == pytest.approx(0.2)
 
 

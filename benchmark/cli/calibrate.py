@@ -35,8 +35,11 @@ def calibrate_command(
         Path | None, typer.Option("--output", "-o", help="Also write the table (Markdown).")
     ] = None,
 ) -> None:
-    """Draw exact samples from one target of every family, test them as `randbench run`
-    does, and count rejections at alpha 0.05 and 0.01; exits 1 if a rate leaves its band."""
+    """Test a perfect sampler of every family as `run` does: rejections at alpha 0.05, 0.01.
+
+    Draws exact samples from targets of every analysis family, judges them with the task
+    metrics, and writes each rejection rate with its interval and the p-value histogram;
+    exits 1 if a rate leaves its band."""
     cases = [c for c in CASES if only is None or only in c.label]
     rows = []
     with console.status("calibrating") as status:

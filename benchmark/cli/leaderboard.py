@@ -35,6 +35,13 @@ def build(
         int | None,
         typer.Option(min=1, help="Processes drawing the plots (default: one per CPU core)."),
     ] = None,
+    include_stale: Annotated[
+        bool,
+        typer.Option(
+            help="Rank stale rows too (results whose tasks changed since the run, or judged "
+            "by older statistics); by default they are shown but not ranked."
+        ),
+    ] = False,
 ) -> None:
     """Render the leaderboard: rankings, per-task drill-downs with plots, raw samples, downloads."""
     from randbench.leaderboard.load import ResultFileError
@@ -42,8 +49,9 @@ def build(
 
     try:
         report = build_site(
-            results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap, workers=jobs
-        )
+            results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap, workers=jobs,
+            include_stale=include_stale,
+        )  # fmt: skip
     except ResultFileError as error:
         for problem in error.problems:
             errors.print(f"error: {escape(problem)}")
@@ -59,6 +67,10 @@ def build(
             "superseded (newer runs of the same model and method hold its every task): "
             f"{escape(str(path))}"
         )
+    for row, tasks in report.stale.items():
+        reasons = "; ".join(sorted(set(tasks.values())))
+        ranked = "ranked (--include-stale)" if include_stale else "not ranked"
+        console.print(f"stale, {ranked}: {escape(row)}: {len(tasks)} tasks: {escape(reasons)}")
     index = (report.out_dir / "index.html").resolve()
     console.print(
         f"{report.rows} rows, {report.pages} pages, {report.files} files, "

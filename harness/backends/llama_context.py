@@ -18,13 +18,29 @@ Two layouts, chosen per context:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 Entry = tuple[int, int, int, bool]
 """``(token, position, sequence, wants_logits)``: one token of a decode call."""
+
+
+@contextmanager
+def quiet_llama_log() -> Iterator[None]:
+    """Silence llama.cpp's log while a context is made: llama-cpp-python prints messages of
+    level NONE whatever its verbosity (Gemma 3's sliding-window cache announces itself so
+    on every context), which would run through the progress bar."""
+    logger = logging.getLogger("llama-cpp-python")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class DecodeContext:
@@ -53,7 +69,8 @@ class DecodeContext:
         params.n_seq_max = sequences
         params.kv_unified = not streams
         params.n_threads = params.n_threads_batch = n_threads
-        self._ctx = internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        with quiet_llama_log():
+            self._ctx = internals.LlamaContext(model=llama._model, params=params, verbose=False)
         self._memory = self._ctx.memory
         self._batch = internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
         self.n_batch = n_batch
@@ -68,8 +85,9 @@ class DecodeContext:
     def close(self) -> None:
         """Free the context's cells now: llama-cpp-python's model keeps a reference to every
         context it made, so dropping ours would free nothing until the model goes."""
-        self._batch.close()
-        self._ctx.close()
+        with quiet_llama_log():
+            self._batch.close()
+            self._ctx.close()
 
     def run(self, entries: Sequence[Entry]) -> np.ndarray:
         """Decode ``entries``, ``n_batch`` at a time; the logits of the entries that want

@@ -47,8 +47,8 @@ from randbench.harness.backends.base import (
     ModelSpec,
     register_backend,
 )
-from randbench.harness.backends.chat import end_of_turn_text, render_prompt
-from randbench.harness.backends.llama_context import DecodeContext, Entry
+from randbench.harness.backends.chat import RAW_SEPARATOR, end_of_turn_text, render_prompt
+from randbench.harness.backends.llama_context import DecodeContext, Entry, quiet_llama_log
 from randbench.harness.backends.llama_sampling import Sampler
 from randbench.harness.dequantize import dequantized_gguf
 from randbench.harness.models import file_sha256
@@ -69,6 +69,9 @@ MODEL_ARGS: dict[str, str] = {
     "n_threads": "CPU threads (default: all cores)",
     "n_batch": "tokens per decode call (default 512)",
     "chat_template": "apply the GGUF's chat template (default true; false: raw text, base models)",
+    "plain_format": "how a prompt is written without a chat template: blank_lines (the "
+    "messages joined by blank lines; the default, but for gemma3) or qa ('Question: ...' "
+    "then 'Answer:', the answer ending at its first line break; gemma3's default)",
     "dequantize": "run a float32 copy of the GGUF's weights, made once in the model cache: the "
     "same values, faster on CPU for small models (default: true for smollm2, else false)",
     "share_branches": "samples that wrote the same tokens so far share one decode (default "
@@ -90,6 +93,7 @@ REMOVED_ARGS: dict[str, str] = {
     "--model hf:PATH (transformers) with its dtype arg",
 }
 """Model args that once existed, with what to do instead."""
+PLAIN_FORMATS = ("blank_lines", "qa")
 MAX_PARALLEL = 255
 """llama.cpp holds at most 256 sequences, the prompt's among them."""
 DEFAULT_N_CTX = 4096
@@ -146,6 +150,8 @@ class LlamaCppBackend(Backend):
         {Capability.GENERATE, Capability.SCORE}
     )
     dequantize_by_default: ClassVar[bool] = False
+    chat_template_by_default: ClassVar[bool] = True
+    plain_format_by_default: ClassVar[str] = "blank_lines"
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec)
@@ -170,7 +176,13 @@ class LlamaCppBackend(Backend):
         self.score_parallel = self.parallel if given else 1
         self.share_branches = _bool_arg(args, "share_branches", True)
         self.reuse_prefix = _bool_arg(args, "reuse_prefix", True) and self.parallel > 1
-        use_template = _bool_arg(args, "chat_template", True)
+        use_template = _bool_arg(args, "chat_template", self.chat_template_by_default)
+        self.plain_format = str(args.get("plain_format", self.plain_format_by_default))
+        if self.plain_format not in PLAIN_FORMATS:
+            raise ValueError(
+                f"model arg plain_format={self.plain_format!r}: expected one of "
+                f"{', '.join(PLAIN_FORMATS)}"
+            )
         dequantize = _bool_arg(args, "dequantize", self.dequantize_by_default)
         self.source = self.model_path()
         """The GGUF named on the command line: the model's identity."""
@@ -186,9 +198,10 @@ class LlamaCppBackend(Backend):
         self._llama_cpp = llama_cpp
         # The Llama object gives the weights, vocabulary and metadata; decoding runs in a
         # multi-sequence context of our own (DecodeContext), so its own context stays tiny.
-        self.llama = llama_cpp.Llama(
-            str(self.path), n_ctx=32, n_batch=32, n_threads=self.n_threads, verbose=False
-        )
+        with quiet_llama_log():
+            self.llama = llama_cpp.Llama(
+                str(self.path), n_ctx=32, n_batch=32, n_threads=self.n_threads, verbose=False
+            )
         self.n_vocab = self.llama.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llama.model)
         self.bos = self.llama.token_bos()
@@ -203,6 +216,9 @@ class LlamaCppBackend(Backend):
                     f"{self.source.name} has no chat template in its metadata; "
                     "for a base model pass --model-args chat_template=false"
                 )
+        self.qa = self.template is None and self.plain_format == "qa"
+        """Question/answer framing: the answer is the line after "Answer:"."""
+        self.line_ends = self._line_end_tokens() if self.qa else frozenset()
         self.end_of_turn = self._end_of_turn_token()
         self._shared = self._context(False, self.n_ctx)
         """The unified cache: scoring, short answers, and everything with ``parallel=1``."""
@@ -240,7 +256,20 @@ class LlamaCppBackend(Backend):
         return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace")
 
     def is_end(self, token: int) -> bool:
-        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
+        return token in self.line_ends or bool(
+            self._llama_cpp.llama_vocab_is_eog(self._vocab, token)
+        )
+
+    def _line_end_tokens(self) -> frozenset[int]:
+        """The single tokens that are line breaks: where a qa-format answer ends."""
+        found = set()
+        for text in ("\n", "\n\n", "\n\n\n", "\r\n"):
+            tokens = self.llama.tokenize(text.encode(), add_bos=False, special=False)
+            if len(tokens) == 1:
+                found.add(tokens[0])
+        if not found:
+            raise ValueError(f"{self.source.name}: no single token for a line break")
+        return frozenset(found)
 
     def _end_of_turn_token(self) -> int:
         """The token that ends an answer: the first token of the text the chat template writes
@@ -250,6 +279,8 @@ class LlamaCppBackend(Backend):
             tokens = self.llama.tokenize(text.encode(), add_bos=False, special=True)
             if tokens and self.is_end(tokens[0]):
                 return tokens[0]
+        if self.qa:
+            return min(self.line_ends)
         if self.eos < 0:
             raise ValueError(f"{self.source.name} has neither an end-of-turn nor an EOS token")
         return self.eos
@@ -257,6 +288,10 @@ class LlamaCppBackend(Backend):
     # -- text <-> tokens -----------------------------------------------------------
 
     def render(self, prompt: Prompt) -> str:
+        if self.qa and not prompt.plain:
+            question = RAW_SEPARATOR.join(m.content for m in prompt.messages)
+            prefix = f" {prompt.assistant_prefix}" if prompt.assistant_prefix else ""
+            return f"Question: {question}\nAnswer:{prefix}"
         return render_prompt(
             prompt, self.template, bos_token=self.bos_text, eos_token=self.eos_text
         )
@@ -277,6 +312,11 @@ class LlamaCppBackend(Backend):
                 "raise it with --model-args n_ctx=..."
             )
         return tokens
+
+    def _answer_lead(self, prompt: Prompt) -> str:
+        """What a model writes before an answer: in the qa format, the space after
+        "Answer:" (none when the prompt pre-fills the answer's start)."""
+        return " " if self.qa and not prompt.plain and not prompt.assistant_prefix else ""
 
     def candidate_tokens(self, candidate: str, until: str | None = None) -> list[int]:
         """The candidate's tokens then the end of turn; with a delimiter, the tokens of
@@ -400,7 +440,11 @@ class LlamaCppBackend(Backend):
             request.prompt, self.score_parallel > 1 and self.reuse_prefix, context
         )
         first = log_softmax(prompt_logits)
-        sequences = [self.candidate_tokens(c, request.until) for c in request.candidates]
+        lead = self._answer_lead(request.prompt)
+        sequences = [
+            self.candidate_tokens(c if c[:1].isspace() else lead + c, request.until)
+            for c in request.candidates
+        ]
         logprobs = [float(first[s[0]]) for s in sequences]
         # Candidates side by side, each in its own sequence over the shared prompt.
         todo = [i for i, s in enumerate(sequences) if len(s) > 1 and math.isfinite(logprobs[i])]
@@ -426,3 +470,24 @@ class LlamaCppBackend(Backend):
                 logprobs[index] += float(span[np.arange(len(following)), following].sum())
                 offset += len(following)
         return CandidateScores(tuple(logprobs), exact=True)
+
+
+class EmbeddedBackend(LlamaCppBackend):
+    """A model that ships with randbench (``smollm2``, ``gemma3``): no path to give, and a
+    fixed name in result files."""
+
+    display_name: ClassVar[str]
+
+    def gguf(self) -> Path:
+        raise NotImplementedError
+
+    def model_path(self) -> Path:
+        if self.spec.name:
+            raise ValueError(
+                f"backend {self.spec.backend!r} is the embedded model and takes no name "
+                f"(got {self.spec.name!r}); for another GGUF use --model llamacpp:PATH.gguf"
+            )
+        return self.gguf()
+
+    def model_name(self) -> str:
+        return self.display_name

@@ -66,7 +66,11 @@
 
   Board.prototype.value = function (id, key) {
     var row = this.rows[id];
-    if (key === "rank") return this.overall(id)[3];
+    if (key === "rank") {
+      /* sampled and exact rows are ranked apart: exact rows after sampled ones */
+      var rank = this.overall(id)[3];
+      return rank === null ? null : rank + (row.exact ? 1e6 : 0);
+    }
     if (key === "overall") return this.overall(id)[0];
     if (key.indexOf("cat-") === 0) {
       var cat = row.cats[key.slice(4)];

@@ -37,11 +37,17 @@ def test_index_loads_clean_and_offline(site: Path, tab: Tab, tmp_path: Path) -> 
 
 
 def test_ranks_put_the_oracle_first_and_constants_last(site: Path, tab: Tab) -> None:
+    """Sampled rows first, ranked among themselves; then the exact (logprob) rows, ranked
+    apart and labelled so (issue #29 item 8)."""
     page = tab.open(site, "index.html")
     models = column(page, "model")
     ranks = [int(r) for r in column(page, "rank")]
-    assert ranks == sorted(ranks)
-    assert models[:2] == ["oracle", "oracle"] and ranks[:2] == [1, 1]
+    exact = ["exact over the scored answers" in m for m in column(page, "method")]
+    assert exact == sorted(exact) and 0 < sum(exact) < len(exact)
+    first_exact = exact.index(True)
+    for group in (slice(0, first_exact), slice(first_exact, None)):
+        assert ranks[group] == sorted(ranks[group]) and ranks[group][0] == 1
+        assert models[group][0] == "oracle"
     overall = dict(zip(column(page, "model"), column(page, "overall"), strict=False))
     assert float(overall["oracle"]) > 95
     assert float(overall["constant"]) == 0.0
