@@ -40,7 +40,8 @@ def quiet_llama_log() -> Iterator[None]:
     try:
         yield
     finally:
-        logger.setLevel(level)
+        # NOTSET would let every debug line through; ERROR is what verbose=False sets.
+        logger.setLevel(level if level != logging.NOTSET else logging.ERROR)
 
 
 class DecodeContext:

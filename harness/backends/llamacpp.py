@@ -48,7 +48,7 @@ from randbench.harness.backends.base import (
     register_backend,
 )
 from randbench.harness.backends.chat import RAW_SEPARATOR, end_of_turn_text, render_prompt
-from randbench.harness.backends.llama_context import DecodeContext, Entry, quiet_llama_log
+from randbench.harness.backends.llama_context import DecodeContext, Entry
 from randbench.harness.backends.llama_sampling import Sampler
 from randbench.harness.dequantize import dequantized_gguf
 from randbench.harness.models import file_sha256
@@ -198,7 +198,10 @@ class LlamaCppBackend(Backend):
         self._llama_cpp = llama_cpp
         # The Llama object gives the weights, vocabulary and metadata; decoding runs in a
         # multi-sequence context of our own (DecodeContext), so its own context stays tiny.
-        with quiet_llama_log():
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        # Llama() resets the log level itself: its NONE-level notes go to a muted stderr.
+        with suppress_stdout_stderr(disable=False):
             self.llama = llama_cpp.Llama(
                 str(self.path), n_ctx=32, n_batch=32, n_threads=self.n_threads, verbose=False
             )
