@@ -48,6 +48,10 @@ def test_the_calibrate_command_writes_both_alphas_and_the_histogram(tmp_path: Pa
     assert cells[4] == "40" and "rejected at 0.01" in text
     counts = [int(c) for c in cells[-1].split("`")[-1].split()]
     assert len(counts) == 10 and sum(counts) == 40
+    again = tmp_path / "again.md"
+    result = CliRunner().invoke(app, [*args[:-1], str(again), "--jobs", "2"], terminal_width=300)
+    assert result.exit_code in (0, 1), result.output
+    assert [r for r in again.read_text().splitlines() if r.startswith("| d6")] == [line]
 
 
 def test_a_rows_rates_intervals_and_histogram_come_from_its_p_values() -> None:
