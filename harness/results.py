@@ -87,7 +87,9 @@ def result_document(
             skipped.append({"task": run.task.name, "method": run.method, "reason": run.skipped})
             continue
         assert run.metrics is not None
-        entry = run.metrics.model_dump(mode="json")
+        # model_dump_json honours the metrics' ser_json_inf_nan ("Infinity" for an infinite
+        # KL or test statistic); model_dump(mode="json") would write null.
+        entry = json.loads(run.metrics.model_dump_json())
         entry["task"] = {
             "category": run.task.category,
             "groups": list(run.task.groups),

@@ -4,6 +4,7 @@ per-N summaries written to result files."""
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -267,3 +268,36 @@ def test_answers_a_coin_cannot_give_are_valid_misses() -> None:
     (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
     assert row["tvd_target"] == pytest.approx(0.5)
     assert document["in_context"]["direct"]["coin_in_context"]["by_theta"][0]["p_first"] == 0.5
+
+
+def test_an_infinite_statistic_survives_the_result_file_and_the_leaderboard(
+    tmp_path: Path,
+) -> None:
+    """A miss on an outcome of weight 0 makes chi-square's statistic and KL infinite; the
+    result file writes "Infinity" and the leaderboard reads it back (the first files written
+    with issue #29's statistics held null there, which the leaderboard refused)."""
+    from randbench.harness.results import write_results
+    from randbench.leaderboard.load import load_results
+
+    task = next(
+        t for t in load_tasks()
+        if t.target.support() is not None and t.target.judged_as().value == "categorical"
+        and 0 in t.target.probabilities() and not t.completion
+    )  # fmt: skip
+    support, probs = task.target.support(), task.target.probabilities()
+    assert support is not None
+    zero = support[int(np.flatnonzero(probs == 0)[0])]
+    liked = support[int(np.argmax(probs))]
+    outcomes = [ParseResult.ok(liked)] * 9 + [ParseResult.ok(zero)]
+    run = TaskRun(task, "direct")
+    run.samples = [
+        SampleRecord(i, i, str(o.value), (o,), (str(o.value),)) for i, o in enumerate(outcomes)
+    ]
+    run.metrics = evaluate(task.target, outcomes, rng=np.random.default_rng(0), n_sim=50)
+    assert run.metrics.tests["chi_square"].statistic == math.inf
+    write_results(
+        tmp_path, {"backend": "oracle", "name": "", "args": {}}, ["direct"], RunConfig(), [run]
+    )
+    (entry,) = [d.entry for d in load_results(tmp_path).runs[0].tasks.values()]
+    assert entry.tests["chi_square"].statistic == math.inf and entry.p_value == 0.0
+    assert entry.values["kl_empirical_target"] == math.inf
