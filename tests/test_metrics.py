@@ -277,3 +277,14 @@ def test_rounded_perfect_samples_fall_in_the_null_band_at_the_nominal_rate() -> 
         metrics = evaluate(t, ok(t.sample(rng, 1000)), rng=rng, n_sim=400)
         above += metrics.values["tvd"] > metrics.intervals["tvd_null"][1]
     assert above / runs <= 0.06, above
+
+
+def test_a_continuous_task_with_one_readable_answer_has_no_test_and_no_crash() -> None:
+    """Gemma 3's first full run stopped with "need at least 2 values": one readable
+    number in a continuous task's answers. It gets its TVD and mean, no p-value."""
+    normal = target("normal", mean=50, sd=10, decimals=1)
+    metrics = run(normal, ok([51.5]) + [ParseResult.invalid("no number")] * 49)
+    assert metrics.n_valid == 1 and metrics.p_value is None and not metrics.tests
+    assert metrics.values["tvd"] == pytest.approx(0.9, abs=0.01) and metrics.values["mean"] == 51.5
+    two = run(normal, ok([51.5, 40.2]))
+    assert two.test == "ad" and two.p_value is not None
