@@ -18,7 +18,8 @@ def read_completions(path: Path, task: str, method: str | None) -> list[str]:
     """Completions from a JSONL file: one JSON string per line, or an object with the text
     under one of ``TEXT_KEYS``; lines naming another task (or method) are skipped."""
     completions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # JSON Lines end at "\n" only: splitlines() would also split at U+2028 inside a string.
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

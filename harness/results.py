@@ -72,6 +72,32 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+LINE_BREAKS_INSIDE = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+"""Characters that str.splitlines() and many JSONL readers take for line ends, but that
+json.dumps(ensure_ascii=False) leaves raw inside strings; a model's answer may hold them."""
+
+
+def jsonl_line(value: Any) -> str:
+    """One JSON Lines record: the line break ends it and nothing inside can be taken for one
+    (Gemma 3 wrote U+2028 in an answer, which split its record in two for such readers)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    for raw, escaped in LINE_BREAKS_INSIDE.items():
+        text = text.replace(raw, escaped)
+    return text + "\n"
+
+
+def undefined_as_null(value: Any) -> Any:
+    """``"NaN"`` (an undefined figure, such as the normalised entropy of one outcome) as
+    null; ``"Infinity"`` stays, a value the reader takes back as a float."""
+    if value == "NaN":
+        return None
+    if isinstance(value, dict):
+        return {k: undefined_as_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [undefined_as_null(v) for v in value]
+    return value
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
@@ -88,8 +114,9 @@ def result_document(
             continue
         assert run.metrics is not None
         # model_dump_json honours the metrics' ser_json_inf_nan ("Infinity" for an infinite
-        # KL or test statistic); model_dump(mode="json") would write null.
-        entry = json.loads(run.metrics.model_dump_json())
+        # KL or test statistic; model_dump(mode="json") would write null); an undefined
+        # value (NaN) is written null.
+        entry = undefined_as_null(json.loads(run.metrics.model_dump_json()))
         entry["task"] = {
             "category": run.task.category,
             "groups": list(run.task.groups),
@@ -230,5 +257,5 @@ def write_results(
     result_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     with samples_path.open("w", encoding="utf-8") as out:
         for line in sample_lines(runs):
-            out.write(json.dumps(json_safe(line), ensure_ascii=False, allow_nan=False) + "\n")
+            out.write(jsonl_line(json_safe(line)))
     return result_path, samples_path

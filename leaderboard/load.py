@@ -352,7 +352,10 @@ def json_keys_restored(value: Any) -> Any:
 def _attach_samples(samples_path: Path, tasks: dict[tuple[str, str], TaskData]) -> list[str]:
     problems: list[str] = []
     try:
-        lines = samples_path.read_text(encoding="utf-8").splitlines()
+        # JSON Lines end at "\n" only: splitlines() would also split at U+2028 inside a string.
+        lines = samples_path.read_text(encoding="utf-8").split("\n")
+        if lines and not lines[-1]:
+            lines.pop()
     except UnicodeDecodeError as error:
         return [f"{samples_path}: not UTF-8 text ({error.reason})"]
     for number, text in enumerate(lines, start=1):

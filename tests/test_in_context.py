@@ -301,3 +301,29 @@ def test_an_infinite_statistic_survives_the_result_file_and_the_leaderboard(
     (entry,) = [d.entry for d in load_results(tmp_path).runs[0].tasks.values()]
     assert entry.tests["chi_square"].statistic == math.inf and entry.p_value == 0.0
     assert entry.values["kl_empirical_target"] == math.inf
+
+
+def test_an_answer_holding_unicode_line_separators_keeps_its_one_jsonl_record(
+    tmp_path: Path,
+) -> None:
+    """Gemma 3 wrote U+2028 in an answer; the samples file held it raw, and the leaderboard,
+    splitting lines as str.splitlines() does, saw a broken record and refused the file."""
+    from randbench.harness.results import write_results
+    from randbench.leaderboard.load import load_results
+
+    (task,) = [t for t in load_tasks() if t.name == "coin_flip"]
+    replies = ["heads\u2028tails", "tails\x85", "heads\u2029"]
+    outcomes = [read_answer(task.parser, task.target, r) for r in replies]
+    run = TaskRun(task, "direct")
+    run.samples = [
+        SampleRecord(i, i, r, (o,), (r,))
+        for i, (r, o) in enumerate(zip(replies, outcomes, strict=True))
+    ]
+    run.metrics = evaluate(task.target, outcomes, rng=np.random.default_rng(0), n_sim=50)
+    model = {"backend": "oracle", "name": "", "args": {}}
+    _, samples = write_results(tmp_path, model, ["direct"], RunConfig(), [run])
+    text = samples.read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 3, "no record is split, whichever way lines are read"
+    assert [json.loads(line)["completion"] for line in text.splitlines()] == replies
+    (data,) = load_results(tmp_path).runs[0].tasks.values()
+    assert [s.completion for s in data.samples] == replies
