@@ -285,6 +285,9 @@ def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) ->
     coin = page.locator("table.in-context-table").first
     header = coin.locator("thead th").all_inner_texts()
     assert {"logprob: to target", "direct: to target", "logprob: to posterior"} <= set(header)
-    assert page.locator("table.compliance-table tbody tr").count() == 11
-    assert page.locator("table.poisson-table tbody tr").count() == 10
+    # 11 thetas and 10 Poisson rows per model: SmolLM2, Gemma 3, the oracle, the constant.
+    compliance = page.locator("table.compliance-table tbody tr").count()
+    poisson = page.locator("table.poisson-table tbody tr").count()
+    assert compliance % 11 == 0 and compliance >= 22, compliance
+    assert poisson % 10 == 0 and poisson >= 20, poisson
     tab.check_clean()
