@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -274,6 +274,15 @@ def load_results(results_dir: Path, *, skip_invalid: bool = False) -> Loaded:
     if problems and not skip_invalid:
         raise ResultFileError(problems)
     return Loaded(runs, problems)
+
+
+def keep_tasks(loaded: Loaded, names: Collection[str]) -> Loaded:
+    """Only the entries of the named tasks: a board of a selection of the library. A file
+    none of whose tasks is kept is left out (not reported as superseded)."""
+    runs = [
+        replace(r, tasks={k: v for k, v in r.tasks.items() if k[0] in names}) for r in loaded.runs
+    ]
+    return Loaded([r for r in runs if r.tasks], loaded.problems)
 
 
 def load_run(path: Path) -> RunFile:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
@@ -35,7 +35,7 @@ from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, 
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint, model_views
-from randbench.leaderboard.load import TaskData, load_results
+from randbench.leaderboard.load import TaskData, keep_tasks, load_results
 from randbench.leaderboard.projection import VIEWS
 from randbench.leaderboard.scoring import N_BOOTSTRAP, Aggregate
 from randbench.leaderboard.staleness import Library, current_library
@@ -92,13 +92,17 @@ def build_site(
     workers: int | None = None,
     library: Library | None = None,
     include_stale: bool = False,
+    tasks: Collection[str] | None = None,
 ) -> BuildReport:
     """Render the site for every result file under ``results_dir`` into ``out_dir``, its
     plots drawn by ``workers`` processes (default: one per CPU core). Results are checked
     against ``library`` (default: the current task library and statistics): stale rows
-    are marked, and ranked only with ``include_stale``."""
+    are marked, and ranked only with ``include_stale``. With ``tasks`` (names), only those
+    tasks' results enter: a board of a selection of the library."""
     start = time.perf_counter()
     loaded = load_results(results_dir, skip_invalid=skip_invalid)
+    if tasks is not None:
+        loaded = keep_tasks(loaded, tasks)
     library = current_library() if library is None else library
     board = build_board(loaded, n_boot, library=library, include_stale=include_stale)
     _prepare(out_dir)

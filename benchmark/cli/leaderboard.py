@@ -42,16 +42,32 @@ def build(
             "by older statistics); by default they are shown but not ranked."
         ),
     ] = False,
+    tasks: Annotated[
+        str,
+        typer.Option(
+            help="Only these tasks' results (names, groups, category/name, globs, as in "
+            "randbench run): a board of a selection. In-context curves come from each "
+            "file's own summaries and stay whole."
+        ),
+    ] = "all",
 ) -> None:
     """Render the leaderboard: rankings, per-task drill-downs with plots, raw samples, downloads."""
     from randbench.leaderboard.load import ResultFileError
     from randbench.leaderboard.site import SiteFolderError, build_site
+    from randbench.loader import load_tasks
+    from randbench.selection import UnknownTaskError, select_tasks, split_patterns
 
     try:
+        chosen = None
+        if tasks != "all":
+            chosen = {t.name for t in select_tasks(load_tasks(), split_patterns(tasks))}
         report = build_site(
             results_dir, output, skip_invalid=skip_invalid, n_boot=bootstrap, workers=jobs,
-            include_stale=include_stale,
+            include_stale=include_stale, tasks=chosen,
         )  # fmt: skip
+    except UnknownTaskError as error:
+        errors.print(f"error: {escape(str(error))}")
+        raise typer.Exit(2) from None
     except ResultFileError as error:
         for problem in error.problems:
             errors.print(f"error: {escape(problem)}")
@@ -67,10 +83,10 @@ def build(
             "superseded (newer runs of the same model and method hold its every task): "
             f"{escape(str(path))}"
         )
-    for row, tasks in report.stale.items():
-        reasons = "; ".join(sorted(set(tasks.values())))
+    for row, stale in report.stale.items():
+        reasons = "; ".join(sorted(set(stale.values())))
         ranked = "ranked (--include-stale)" if include_stale else "not ranked"
-        console.print(f"stale, {ranked}: {escape(row)}: {len(tasks)} tasks: {escape(reasons)}")
+        console.print(f"stale, {ranked}: {escape(row)}: {len(stale)} tasks: {escape(reasons)}")
     index = (report.out_dir / "index.html").resolve()
     console.print(
         f"{report.rows} rows, {report.pages} pages, {report.files} files, "

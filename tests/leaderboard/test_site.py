@@ -170,3 +170,25 @@ def test_downloads_hold_the_table(site: Path) -> None:
     tasks = pd.read_csv(site / "data" / "tasks.csv")
     assert set(tasks["task"]) == set(TASKS)
     assert not any(str(v).startswith(("=", "+", "@")) for v in table["model"])
+
+
+def test_a_board_of_selected_tasks_holds_only_them(results_dir: Path, tmp_path: Path) -> None:
+    """``--tasks`` keeps the selected tasks' results (by name, glob or group) and no other;
+    a pattern that matches no task of the library is refused with its name."""
+    runner = CliRunner()
+    built = runner.invoke(
+        app, ["leaderboard", "build", str(results_dir), "-o", str(tmp_path / "s"),
+              "--bootstrap", "100", "--tasks", "dice_d6,coin_*"], terminal_width=200,
+    )  # fmt: skip
+    assert built.exit_code == 0, built.output
+    tasks = pd.read_csv(tmp_path / "s" / "data" / "tasks.csv")
+    assert set(tasks["task"]) == {"dice_d6", "coin_flip", "coin_flips_20"}
+    assert "superseded" not in built.output
+    oracle = next((tmp_path / "s" / "runs").glob("oracle-*"))
+    assert {p.stem for p in (oracle / "direct").glob("*.html")} == set(tasks["task"])
+    refused = runner.invoke(
+        app, ["leaderboard", "build", str(results_dir), "-o", str(tmp_path / "t"),
+              "--tasks", "no_such_task"], terminal_width=200,
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "no_such_task" in refused.output
+    assert not (tmp_path / "t").exists()
