@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -66,3 +67,29 @@ def import_plugins(package: str, path: Iterable[str]) -> None:
     for module in pkgutil.iter_modules(path):
         if module.name != "base":
             importlib.import_module(f"{package}.{module.name}")
+
+
+def import_entry_points(group: str, registry: Registry[T]) -> dict[str, str]:
+    """Plug-ins of other distributions: each entry point of ``group`` names a module, whose
+    decorators register what it holds, or an object, registered under the entry point's
+    name (``[project.entry-points."randbench.backends"] mine = "my_pkg.backend:MyBackend"``).
+    An entry point whose name is registered already is left alone: randbench's own win.
+    Returns the entry points that did not import: name -> what went wrong."""
+    from importlib.metadata import entry_points
+
+    failed = {}
+    for point in entry_points(group=group):
+        if point.name in registry:
+            continue
+        try:
+            loaded = point.load()
+        except Exception as error:  # a stranger's import may raise anything
+            source = point.dist.name if point.dist else "an installed distribution"
+            failed[point.name] = (
+                f"{registry.kind} plug-in {point.name!r} ({point.value}) from {source} "
+                f"does not import: {type(error).__name__}: {error}"
+            )
+            continue
+        if not isinstance(loaded, ModuleType) and point.name not in registry:
+            registry.register(point.name)(loaded)
+    return failed

@@ -20,9 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from randbench import __version__, in_context
-from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
+from randbench.harness.runner import RunConfig, SampleRecord, StopRecord, TaskRun
 from randbench.metrics import METRICS_VERSION
 from randbench.outcomes import Outcome, ParseResult
+from randbench.result_schema import (
+    Entry,
+    FamilySummary,
+    ModelInfo,
+    OutcomeLine,
+    ReferenceDistance,
+    ResultDocument,
+    RunConfigInfo,
+    RunSettings,
+    SampleLine,
+    SamplingInfo,
+    ScoreLine,
+    Skipped,
+    StoppedEarly,
+    TaskInfo,
+    document_json,
+    line_record,
+)
 
 RECORDED_PACKAGES = (
     "numpy",
@@ -60,18 +78,6 @@ def git_hash() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def json_safe(value: Any) -> Any:
-    """Non-finite floats (an undefined normalised entropy, an infinite KL) become null:
-    strict JSON has no NaN or Infinity, and the leaderboard reads these files as JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
 LINE_BREAKS_INSIDE = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 """Characters that str.splitlines() and many JSONL readers take for line ends, but that
 json.dumps(ensure_ascii=False) leaves raw inside strings; a model's answer may hold them."""
@@ -86,84 +92,82 @@ def jsonl_line(value: Any) -> str:
     return text + "\n"
 
 
-def undefined_as_null(value: Any) -> Any:
-    """``"NaN"`` (an undefined figure, such as the normalised entropy of one outcome) as
-    null; ``"Infinity"`` stays, a value the reader takes back as a float."""
-    if value == "NaN":
-        return None
-    if isinstance(value, dict):
-        return {k: undefined_as_null(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [undefined_as_null(v) for v in value]
-    return value
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
 def result_document(
-    model: dict[str, Any], methods: Sequence[str], config: RunConfig, runs: Sequence[TaskRun]
-) -> dict[str, Any]:
-    results: dict[str, dict[str, Any]] = {}
+    model: ModelInfo | dict[str, Any],
+    methods: Sequence[str],
+    config: RunConfig,
+    runs: Sequence[TaskRun],
+) -> ResultDocument:
+    """The result file of ``runs`` as the typed document every reader reads."""
+    results: dict[str, dict[str, Entry]] = {}
     skipped = []
     rows: dict[str, list[in_context.InContextRow]] = {}
     for run in runs:
         if run.skipped is not None:
-            skipped.append({"task": run.task.name, "method": run.method, "reason": run.skipped})
+            skipped.append(Skipped(task=run.task.name, method=run.method, reason=run.skipped))
             continue
-        assert run.metrics is not None
-        # model_dump_json honours the metrics' ser_json_inf_nan ("Infinity" for an infinite
-        # KL or test statistic; model_dump(mode="json") would write null); an undefined
-        # value (NaN) is written null.
-        entry = undefined_as_null(json.loads(run.metrics.model_dump_json()))
-        entry["task"] = {
-            "category": run.task.category,
-            "groups": list(run.task.groups),
-            "split": run.task.split,
-            "target": run.task.target_spec,
-            "answer": run.task.answer_spec,
-            "prompt": run.task.prompt,
-            "system": run.task.system,
-            "assistant_prefix": run.task.assistant_prefix,
-            **({"completion": True} if run.task.completion else {}),
-        }
-        if run.sampling is not None:
-            entry["sampling"] = asdict(run.sampling)
-        if run.stopped is not None:
-            entry["stopped_early"] = asdict(run.stopped)
-        if run.scores is not None and run.scores.note:
-            entry["note"] = run.scores.note
-        if run.scores is not None and run.scores.details:
-            entry["logprob_details"] = dict(run.scores.details)
-        if run.task.params:
-            entry["task"]["params"] = run.task.params
-        answered = model_distribution(run)
-        if run.task.references and answered:
-            entry["references"] = {
-                name: {"tvd": value}
-                for name, value in in_context.reference_tvds(run.task, answered).items()
-            }
-        found = in_context.row(run.task, answered)
+        results.setdefault(run.task.name, {})[run.method] = entry(run)
+        found = in_context.row(run.task, model_distribution(run))
         if found is not None:
             rows.setdefault(run.method, []).append(found)
-        results.setdefault(run.task.name, {})[run.method] = entry
-    return {
-        "randbench_version": __version__,
-        "config": {
-            "model": model,
-            "methods": list(methods),
-            "run": asdict(config),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "git_hash": git_hash(),
-            "versions": package_versions(),
-            "task_hashes": {run.task.name: run.task.hash for run in runs},
-            "metrics_version": METRICS_VERSION,
+    summaries = {m: in_context.summarise(r) for m, r in rows.items()}
+    return ResultDocument(
+        randbench_version=__version__,
+        config=RunConfigInfo(
+            model=ModelInfo.model_validate(model),
+            methods=list(methods),
+            run=RunSettings.model_validate(asdict(config)),
+            date=datetime.now(timezone.utc).replace(microsecond=0),
+            git_hash=git_hash(),
+            versions=package_versions(),
+            task_hashes={run.task.name: run.task.hash for run in runs},
+            metrics_version=METRICS_VERSION,
+        ),
+        results=results,
+        skipped=skipped,
+        in_context={
+            m: {k: FamilySummary.model_validate(v) for k, v in s.items()}
+            for m, s in summaries.items()
         },
-        "results": results,
-        "skipped": skipped,
-        **({"in_context": {m: in_context.summarise(r) for m, r in rows.items()}} if rows else {}),
-    }
+    )
+
+
+def entry(run: TaskRun) -> Entry:
+    """One task x method: the metrics, what the task was, and how its sampling went."""
+    assert run.metrics is not None
+    task = run.task
+    answered = model_distribution(run)
+    references = in_context.reference_tvds(task, answered) if task.references and answered else {}
+    return Entry(
+        **dict(run.metrics),
+        task=TaskInfo(
+            category=task.category,
+            groups=list(task.groups),
+            split=task.split,
+            target=task.target_spec,
+            answer=task.answer_spec,
+            prompt=task.prompt,
+            system=task.system,
+            assistant_prefix=task.assistant_prefix,
+            completion=task.completion,
+            params=task.params,
+        ),
+        sampling=None if run.sampling is None else SamplingInfo(**asdict(run.sampling)),
+        stopped_early=None if run.stopped is None else _stopped(run.stopped),
+        note=run.scores.note or None if run.scores is not None else None,
+        logprob_details=dict(run.scores.details) if run.scores is not None else {},
+        references={name: ReferenceDistance(tvd=tvd) for name, tvd in references.items()},
+    )
+
+
+def _stopped(record: StopRecord) -> StoppedEarly:
+    """JSON has no infinity: evidence from an answer a perfect sampler never gives is null."""
+    evidence = record.log_evidence if math.isfinite(record.log_evidence) else None
+    return StoppedEarly(**{**asdict(record), "log_evidence": evidence})
 
 
 def model_distribution(run: TaskRun) -> dict[str, float]:
@@ -179,46 +183,39 @@ def answered_values(run: TaskRun) -> Iterator[Outcome]:
         yield from (o.value for o in sample.outcomes if o.value is not None)
 
 
-def _outcome(result: ParseResult) -> dict[str, Any]:
-    return {"value": result.value, "invalid_reason": result.invalid_reason}
+def _outcome(result: ParseResult) -> OutcomeLine:
+    return OutcomeLine(value=result.value, invalid_reason=result.invalid_reason)
 
 
-def sample_line(run: TaskRun, sample: SampleRecord) -> dict[str, Any]:
+def sample_line(run: TaskRun, sample: SampleRecord) -> SampleLine:
     """One unit: its text and outcomes; a unit of several calls lists each call's reply
     (``calls``), a verbalized unit what it stated, a seeded unit its replicate."""
-    line: dict[str, Any] = {
-        "task": run.task.name,
-        "method": run.method,
-        "index": sample.index,
-        "seed": sample.seed,
-        "completion": sample.completion,
-        "outcomes": [_outcome(o) for o in sample.outcomes],
-    }
-    if len(sample.replies) > 1:
-        line["calls"] = list(sample.replies)
     reading = sample.reading
-    if reading is not None and reading.stated:
-        line["stated"] = [
-            None if s is None else [[value, p] for value, p in s] for s in reading.stated
-        ]
-    if reading is not None and reading.replicate is not None:
-        line["replicate"] = _outcome(reading.replicate)
-    return line
+    stated = reading.stated if reading is not None and reading.stated else None
+    return SampleLine(
+        task=run.task.name,
+        method=run.method,
+        index=sample.index,
+        seed=sample.seed,
+        completion=sample.completion,
+        outcomes=[_outcome(o) for o in sample.outcomes],
+        calls=list(sample.replies) if len(sample.replies) > 1 else None,
+        stated=None if stated is None else [None if s is None else list(s) for s in stated],
+        replicate=None if reading is None or reading.replicate is None
+        else _outcome(reading.replicate),
+    )  # fmt: skip
 
 
-def sample_lines(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
-    lines = []
+def sample_lines(runs: Sequence[TaskRun]) -> list[SampleLine | ScoreLine]:
+    lines: list[SampleLine | ScoreLine] = []
     for run in runs:
-        for sample in run.samples:
-            lines.append(sample_line(run, sample))
+        lines.extend(sample_line(run, sample) for sample in run.samples)
         if run.scores is not None:
+            logprobs = [None if lp == float("-inf") else lp for lp in run.scores.logprobs]
             lines.append(
-                {
-                    "task": run.task.name,
-                    "method": run.method,
-                    "logprobs": [None if lp == float("-inf") else lp for lp in run.scores.logprobs],
-                    "exact": run.scores.exact,
-                }
+                ScoreLine(
+                    task=run.task.name, method=run.method, logprobs=logprobs, exact=run.scores.exact
+                )
             )
     return lines
 
@@ -243,19 +240,26 @@ def _claim_names(output_dir: Path, stem: str) -> tuple[Path, Path]:
 
 def write_results(
     output_dir: Path,
-    model: dict[str, Any],
+    model: ModelInfo | dict[str, Any],
     methods: Sequence[str],
     config: RunConfig,
     runs: Sequence[TaskRun],
 ) -> tuple[Path, Path]:
     """Write ``results_<model>_<time>.json`` and ``samples_<model>_<time>.jsonl``."""
-    document = json_safe(result_document(model, methods, config, runs))
-    stamp = document["config"]["date"].replace(":", "-").replace("+00-00", "Z")
-    name = slug(f"{model['backend']}_{model['name']}" if model.get("name") else model["backend"])
+    return write_document(output_dir, result_document(model, methods, config, runs), runs)
+
+
+def write_document(
+    output_dir: Path, document: ResultDocument, runs: Sequence[TaskRun]
+) -> tuple[Path, Path]:
+    """Write a result document and the samples of its ``runs`` under fresh names."""
+    model = document.config.model
+    stamp = document.config.date.isoformat().replace(":", "-").replace("+00-00", "Z")
+    name = slug(f"{model.backend}_{model.name}" if model.name else model.backend)
     output_dir.mkdir(parents=True, exist_ok=True)
     result_path, samples_path = _claim_names(output_dir, f"{name}_{stamp}")
-    result_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    result_path.write_text(document_json(document), encoding="utf-8")
     with samples_path.open("w", encoding="utf-8") as out:
         for line in sample_lines(runs):
-            out.write(jsonl_line(json_safe(line)))
+            out.write(jsonl_line(line_record(line)))
     return result_path, samples_path

@@ -265,6 +265,13 @@ def _advance(
         runs[index] = done.value
 
 
+def work_units(task: Task, method: Method, config: RunConfig) -> int:
+    """Progress units: the units of a sampling method, one for a scoring method."""
+    if isinstance(method, SamplingMethod):
+        return method.units(task, config.samples or task.samples)
+    return 1
+
+
 class Runner:
     def __init__(
         self,
@@ -367,10 +374,7 @@ class Runner:
             raise failure
 
     def work(self, task: Task, method: Method) -> int:
-        """Progress units: the units of a sampling method, one for a scoring method."""
-        if isinstance(method, SamplingMethod):
-            return method.units(task, self.config.samples or task.samples)
-        return 1
+        return work_units(task, method, self.config)
 
     def _key(self, task: Task, method: Method, sampling: dict[str, object]) -> str:
         return RunKey(

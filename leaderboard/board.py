@@ -12,16 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from randbench.diversity import mean_placement
-from randbench.leaderboard.load import (
-    FamilySummary,
-    Loaded,
-    ModelInfo,
-    RowSource,
-    RunFile,
-    TaskData,
-    TaskInfo,
-    latest_runs,
-)
+from randbench.leaderboard.load import Loaded, RowSource, RunFile, TaskData, latest_runs
 from randbench.leaderboard.scoring import (
     N_BOOTSTRAP,
     Aggregate,
@@ -35,6 +26,7 @@ from randbench.leaderboard.scoring import (
 )
 from randbench.leaderboard.staleness import Library, stale_tasks
 from randbench.plugins import spec_name
+from randbench.result_schema import FamilySummary, ModelInfo, TaskInfo
 from randbench.targets import Analysis
 
 _SAFE = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from randbench.leaderboard.board import Board, Row
-from randbench.leaderboard.load import FamilySummary, TaskData, outcome_value
+from randbench.leaderboard.load import TaskData, outcome_value
+from randbench.result_schema import FamilySummary
 from randbench.targets.poisson_insertions import PoissonInsertions
 
 

@@ -1,7 +1,7 @@
 """Read result files: ``results_*.json`` and the ``samples_*.jsonl`` beside each one.
 
-Everything in these files is untrusted input. Each file is validated against the
-result format that :mod:`randbench.harness.results` writes; every problem is
+Everything in these files is untrusted input. Each file is validated against
+:mod:`randbench.result_schema`, the schema the harness writes; every problem is
 reported with the file (and line, for JSONL) and the field path, and a bad file
 is never silently dropped: :func:`load_results` raises :class:`ResultFileError`,
 or with ``skip_invalid`` returns the problems so that the build can report them.
@@ -17,17 +17,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError
 
-from randbench.metrics import TaskMetrics
 from randbench.outcomes import Outcome
 from randbench.plugins import PluginError, build_plugin
+from randbench.result_schema import (
+    Entry,
+    ModelInfo,
+    ResultDocument,
+    SampleLine,
+    SchemaVersionError,
+    ScoreLine,
+    read_document,
+)
 from randbench.targets import TARGETS, Target
 
 RESULT_GLOB = "results_*.json"
-RUNTIME_ARGS = frozenset({"n_threads"})
-"""Model arguments that change how fast a model runs, not what it answers: they are not
-part of a model's identity (a run with ``n_threads=1`` beside one with all cores is one model)."""
 
 
 class ResultFileError(ValueError):
@@ -36,187 +41,6 @@ class ResultFileError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-class _Lenient(BaseModel):
-    """Fields the leaderboard does not use are ignored (newer files may add some)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ModelInfo(_Lenient):
-    backend: str
-    name: str = ""
-    args: dict[str, Any] = {}
-    checkpoint: dict[str, Any] | None = None
-    """A fine-tuned checkpoint's base model, method and training tasks (randbench finetune)."""
-
-    @property
-    def identity_args(self) -> dict[str, Any]:
-        """The arguments that can change answers (all but :data:`RUNTIME_ARGS`)."""
-        return {k: v for k, v in self.args.items() if k not in RUNTIME_ARGS}
-
-    def label(self) -> str:
-        """``backend:name (k=v, ...)``, as a person would write the model."""
-        text = f"{self.backend}:{self.name}" if self.name else self.backend
-        if self.identity_args:
-            shown = sorted(self.identity_args.items())
-            text += " (" + ", ".join(f"{k}={v}" for k, v in shown) + ")"
-        return text
-
-    def key(self) -> str:
-        """Identity of the model across result files."""
-        identity = {
-            **self.model_dump(mode="json", exclude={"checkpoint"}),
-            "args": self.identity_args,
-        }
-        return json.dumps(identity, sort_keys=True, default=str)
-
-
-class RunSettings(_Lenient):
-    seed: int = 0
-    samples: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-
-
-class RunConfigInfo(_Lenient):
-    model: ModelInfo
-    methods: list[str]
-    run: RunSettings = RunSettings()
-    date: datetime
-    git_hash: str | None = None
-    versions: dict[str, str] = {}
-    task_hashes: dict[str, str] = {}
-    metrics_version: int = 1
-    """The statistics' version that judged the run (randbench.metrics.METRICS_VERSION);
-    files written before it was recorded are version 1."""
-
-    @field_validator("date")
-    @classmethod
-    def _aware(cls, date: datetime) -> datetime:
-        if date.tzinfo is None:
-            raise ValueError("the date has no time zone")
-        return date
-
-
-class TaskInfo(_Lenient):
-    category: str
-    groups: list[str] = []
-    split: str = "train"
-    target: dict[str, dict[str, Any]]
-    answer: dict[str, dict[str, Any]]
-    prompt: str
-    system: str | None = None
-    assistant_prefix: str | None = None
-    completion: bool = False
-    params: dict[str, Any] = {}
-
-
-class SamplingInfo(_Lenient):
-    temperature: float
-    top_p: float
-    max_tokens: int
-
-
-class StoppedEarly(_Lenient):
-    """The run stopped sampling this task before its planned units (randbench.stopping)."""
-
-    units: int
-    planned: int
-    log_evidence: float | None = None
-    """None when infinite (an answer impossible for a perfect sampler; JSON has no inf)."""
-    alpha: float
-    cells: str = ""
-
-
-class Entry(TaskMetrics):
-    """One task x method of a result file: the harness's metrics plus what the task was."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task: TaskInfo
-    sampling: SamplingInfo | None = None
-    note: str | None = None
-    stopped_early: StoppedEarly | None = None
-
-    @property
-    def is_exact(self) -> bool:
-        """Logprob-style entries (a distribution read from the model) rather than samples."""
-        return self.exact is not None
-
-
-class Skipped(_Lenient):
-    task: str
-    method: str
-    reason: str
-
-
-class MeanAtN(_Lenient):
-    """Mean TVDs over a family's tasks at one evidence length: ``tvd_target`` and one
-    ``tvd_<reference>`` per reference (posterior, prior, discounted, ...)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    n: int
-    tasks: int
-    tvd_target: float
-
-    @property
-    def tvds(self) -> dict[str, float]:
-        """``target`` and each reference name -> mean TVD (extra fields checked as numbers)."""
-        extra = {k.removeprefix("tvd_"): v for k, v in (self.model_extra or {}).items()}
-        found = {"target": self.tvd_target}
-        for name, value in sorted(extra.items()):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                found[name] = float(value)
-        return found
-
-
-class MeanAtTheta(_Lenient):
-    theta_pct: int
-    tasks: int
-    p_first: float
-
-
-class FamilySummary(_Lenient):
-    """One task file's in-context summary for one method (randbench.in_context.summarise)."""
-
-    by_n: list[MeanAtN]
-    halving_n: int | None = None
-    posterior_gain: float | None = None
-    by_theta: list[MeanAtTheta] = []
-
-
-class ResultDocument(_Lenient):
-    randbench_version: str
-    config: RunConfigInfo
-    results: dict[str, dict[str, Entry]]
-    skipped: list[Skipped] = []
-    in_context: dict[str, dict[str, FamilySummary]] = {}
-    """method -> task file stem -> summary, for tasks with generated evidence."""
-
-
-class OutcomeLine(_Lenient):
-    value: Any = None
-    invalid_reason: str | None = None
-
-
-class SampleLine(_Lenient):
-    task: str
-    method: str
-    index: int
-    seed: int | None = None
-    completion: str
-    outcomes: list[OutcomeLine]
-
-
-class ScoreLine(_Lenient):
-    task: str
-    method: str
-    logprobs: list[float | None]
-    exact: bool = True
 
 
 @dataclass
@@ -311,7 +135,9 @@ def _read_document(path: Path) -> ResultDocument:
             [f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}"]
         ) from None
     try:
-        return ResultDocument.model_validate(raw)
+        return read_document(raw)
+    except SchemaVersionError as error:
+        raise ResultFileError([f"{path}: {error}"]) from None
     except ValidationError as error:
         raise ResultFileError(_validation_problems(str(path), error)) from None
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from randbench.leaderboard.load import RunConfigInfo, RunFile
+from randbench.leaderboard.load import RunFile
 from randbench.metrics import METRICS_VERSION
+from randbench.result_schema import RunConfigInfo
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from randbench.leaderboard.board import Board
-from randbench.leaderboard.load import Entry
+from randbench.result_schema import Entry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """Text cells a spreadsheet would run as a formula (CSV injection) get a leading quote."""

@@ -207,14 +207,16 @@ def test_sampled_answers_are_compared_by_their_shares() -> None:
     ]
     run.metrics = evaluate(task.target, outcomes, rng=np.random.default_rng(0), n_sim=50)
     document = result_document({"backend": "test"}, ["direct"], RunConfig(), [run])
-    entry = document["results"][task.name]["direct"]
+    entry = document.results[task.name]["direct"]
     heads = task.params["counts"][0]
     posterior_heads = (1 + heads) / (2 + 3)
-    assert entry["references"]["posterior"]["tvd"] == pytest.approx(abs(0.75 - posterior_heads))
-    assert entry["references"]["prior"]["tvd"] == pytest.approx(0.25)
-    (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
-    assert row == {"n": 3, "tasks": 1, "tvd_posterior": pytest.approx(abs(0.75 - posterior_heads)),
-                   "tvd_prior": pytest.approx(0.25), "tvd_target": pytest.approx(0.05)}  # fmt: skip
+    assert entry.references["posterior"].tvd == pytest.approx(abs(0.75 - posterior_heads))
+    assert entry.references["prior"].tvd == pytest.approx(0.25)
+    (row,) = document.in_context["direct"]["coin_in_context"].by_n
+    assert row.model_dump() == {
+        "n": 3, "tasks": 1, "tvd_posterior": pytest.approx(abs(0.75 - posterior_heads)),
+        "tvd_prior": pytest.approx(0.25), "tvd_target": pytest.approx(0.05),
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(("words", "rate"), [(2, 0.1), (29, 0.5), (101, 2.0)])
@@ -265,9 +267,9 @@ def test_answers_a_coin_cannot_give_are_valid_misses() -> None:
     assert run.metrics.validity == 1.0 and run.metrics.analysis == "point_mass"
     assert run.metrics.values["miss_rate"] == 0.5 and run.metrics.p_value is None
     document = result_document({"backend": "test"}, ["direct"], RunConfig(), [run])
-    (row,) = document["in_context"]["direct"]["coin_in_context"]["by_n"]
-    assert row["tvd_target"] == pytest.approx(0.5)
-    assert document["in_context"]["direct"]["coin_in_context"]["by_theta"][0]["p_first"] == 0.5
+    (row,) = document.in_context["direct"]["coin_in_context"].by_n
+    assert row.tvd_target == pytest.approx(0.5)
+    assert document.in_context["direct"]["coin_in_context"].by_theta[0].p_first == 0.5
 
 
 def test_an_infinite_statistic_survives_the_result_file_and_the_leaderboard(

@@ -31,6 +31,16 @@ app.command("score")(score_command)
 app.command("bench")(bench_command)
 
 
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the result files (docs/result-schema.json)."""
+    import json
+
+    from randbench.result_schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"randbench {__version__}")

@@ -20,16 +20,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from randbench.cli.options import NoChatTemplate, model_spec
+from randbench.api import plan, run_plan
+from randbench.cli.options import NoChatTemplate
 from randbench.harness.api.secrets import redact
-from randbench.harness.backends import BackendError, CapabilityError, load_backend
-from randbench.harness.cache import ResponseCache
+from randbench.harness.backends import BackendError, CapabilityError
 from randbench.harness.methods import METHODS
 from randbench.harness.methods.base import Method
-from randbench.harness.results import write_results
-from randbench.harness.runner import DEFAULT_STOP_ALPHA, RunConfig, Runner, TaskRun
-from randbench.loader import TaskLoadError, load_tasks
-from randbench.selection import UnknownTaskError, select_tasks, split_patterns
+from randbench.harness.runner import DEFAULT_STOP_ALPHA, TaskRun
+from randbench.loader import TaskLoadError
+from randbench.selection import UnknownTaskError, split_patterns
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -100,52 +99,36 @@ def run_command(
 ) -> None:
     """Ask a model every selected task with every method, score it, write result files."""
     try:
-        chosen = select_tasks(load_tasks(include_path or []), split_patterns(tasks))
-        methods = [METHODS.get(name)() for name in split_patterns(method)]
-        backend = load_backend(model_spec(model, model_args, no_chat_template))
+        chosen = plan(
+            model, tasks, split_patterns(method), model_args=model_args,
+            no_chat_template=no_chat_template, samples=samples, limit=limit, seed=seed,
+            temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+            batch_size=batch_size, include_path=include_path or [], concurrency=concurrency,
+            stop_early=stop_early, stop_alpha=stop_alpha, min_samples=min_samples,
+            tasks_in_flight=tasks_in_flight,
+        )  # fmt: skip
     except (
         TaskLoadError, UnknownTaskError, KeyError, ValueError, FileNotFoundError, ImportError,
     ) as error:  # fmt: skip
         errors.print(f"error: {redact(str(error))}")
         raise typer.Exit(2) from None
-    backend.concurrency = concurrency
-    if limit is not None:
-        chosen = chosen[:limit]
-    config = RunConfig(
-        seed=seed, samples=samples, temperature=temperature, top_p=top_p,
-        max_tokens=max_tokens, batch_size=batch_size,
-        stop_alpha=stop_alpha if stop_early else None, min_samples=min_samples,
-        tasks_in_flight=tasks_in_flight,
-    )  # fmt: skip
-    response_cache = ResponseCache(cache)
-    runner = Runner(backend, response_cache, config)
-    try:
-        runner.check(methods)
-    except CapabilityError as error:
-        response_cache.close()
-        errors.print(f"error: {error}")
-        raise typer.Exit(2) from None
-    total = sum(runner.work(t, m) for t in chosen for m in methods)
     with _progress() as progress:
-        bar = progress.add_task(_describe(len(chosen), methods), total=total)
-        runner.advance = lambda k: progress.advance(bar, k)
+        bar = progress.add_task(_describe(len(chosen.tasks), chosen.methods), total=chosen.work())
         try:
-            runs = runner.run(chosen, methods)
+            result = run_plan(chosen, cache, output_path, lambda k: progress.advance(bar, k))
+        except CapabilityError as error:
+            errors.print(f"error: {error}")
+            raise typer.Exit(2) from None
         except BackendError as error:
-            response_cache.close()
             errors.print(f"error: {redact(str(error))}\n{RESUME_HINT}")
             raise typer.Exit(1) from None
         except ValueError as error:
-            response_cache.close()
             errors.print(f"error: {redact(str(error))}")
             raise typer.Exit(2) from None
-    response_cache.close()
-    result_path, samples_path = write_results(
-        output_path, backend.identity(), [m.name for m in methods], config, runs
-    )
+    assert result.paths is not None
     if show_tasks:
-        console.print(summary_table(runs))
-    _print_summary(result_path, samples_path, output_path)
+        console.print(summary_table(result.runs))
+    _print_summary(*result.paths, output_path)
 
 
 def _describe(tasks: int, methods: Sequence[Method]) -> str:

@@ -8,11 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from randbench.api import score
 from randbench.cli.run import summary_table
 from randbench.harness.imported import read_completions
-from randbench.harness.methods import METHODS, SamplingMethod
-from randbench.harness.results import write_results
-from randbench.harness.runner import RunConfig, TaskRun, judge_completions
 from randbench.loader import TaskLoadError, load_tasks
 from randbench.selection import UnknownTaskError, select_tasks
 
@@ -35,18 +33,21 @@ def score_command(
 ) -> None:
     """Score a JSONL of completions (strings, or objects with a "completion" field)."""
     try:
-        (chosen,) = select_tasks(load_tasks(include_path or []), [task])
-        elicitation = METHODS.get(method)()
-        if not isinstance(elicitation, SamplingMethod):
-            raise ValueError(f"method {method!r} does not produce completions to score")
-        completions = read_completions(samples_file, chosen.name, method)
+        completions = read_completions(samples_file, _task_name(task, include_path), method)
+        result = score(
+            completions, task, method=method, model_name=model_name or samples_file.stem,
+            seed=seed, include_path=include_path or [], output_path=output_path,
+        )  # fmt: skip
     except (TaskLoadError, UnknownTaskError, KeyError, ValueError) as error:
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
-    config = RunConfig(seed=seed)
-    run = TaskRun(chosen, method)
-    judge_completions(run, elicitation, completions, [None] * len(completions), config)
-    model = {"backend": "scored", "name": model_name or samples_file.stem, "args": {}}
-    result_path, samples_path = write_results(output_path, model, [method], config, [run])
-    console.print(summary_table([run]))
+    assert result.paths is not None
+    console.print(summary_table(result.runs))
+    result_path, samples_path = result.paths
     console.print(f"results: {result_path}\nsamples: {samples_path}", soft_wrap=True)
+
+
+def _task_name(pattern: str, include_path: list[Path] | None) -> str:
+    """The one task ``pattern`` names (completions are read for it before scoring)."""
+    (chosen,) = select_tasks(load_tasks(include_path or []), [pattern])
+    return chosen.name

@@ -19,7 +19,7 @@ from randbench.harness.api.secrets import SECRET_ARG as SECRET_ARG
 from randbench.harness.errors import BackendError as BackendError
 from randbench.harness.requests import CandidateScores, Completion, GenerateRequest, ScoreRequest
 from randbench.plugins import unknown_name_message
-from randbench.registry import Registry
+from randbench.registry import Registry, import_entry_points
 from randbench.tasks import Task
 
 
@@ -129,7 +129,18 @@ def register_backend(name: str) -> Any:
     return BACKENDS.register(name)
 
 
+ENTRY_POINT_GROUP = "randbench.backends"
+"""Backends of other distributions register here (as inspect_ai's providers do)."""
+
+
 def load_backend(spec: ModelSpec) -> Backend:
+    """The backend ``spec`` names: randbench's own, or one an installed distribution
+    declares under the ``randbench.backends`` entry-point group (looked up on first need)."""
     if spec.backend not in BACKENDS:
-        raise ValueError(unknown_name_message("backend", spec.backend, BACKENDS.names()))
+        failed = import_entry_points(ENTRY_POINT_GROUP, BACKENDS)
+        if spec.backend in failed:
+            raise ImportError(failed[spec.backend])
+        if spec.backend not in BACKENDS:
+            message = unknown_name_message("backend", spec.backend, BACKENDS.names())
+            raise ValueError("\n".join([message, *failed.values()]))
     return BACKENDS.get(spec.backend)(spec)

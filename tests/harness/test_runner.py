@@ -253,12 +253,12 @@ def test_a_model_that_is_no_sampler_stops_early_and_says_so(tmp_path: Path) -> N
     assert record["units"] == 50 and record["planned"] == 200
     assert record["log_evidence"] >= math.log(1 / record["alpha"])
     assert stopped["results"]["vs_dice"]["direct"]["n"] == 200, "vs_dice keeps its sample size"
-    assert "stopped_early" not in stopped["results"]["vs_dice"]["direct"]
+    assert stopped["results"]["vs_dice"]["direct"]["stopped_early"] is None
     assert "stoppe" in stopped["output"], "the summary table notes the stop (wrapped)"
 
     full = run("--no-stop-early")
     assert full["results"]["dice_d6"]["direct"]["n"] == 200
-    assert "stopped_early" not in full["results"]["dice_d6"]["direct"]
+    assert full["results"]["dice_d6"]["direct"]["stopped_early"] is None
     later = run("--min-samples", "120", "--batch-size", "40")
     assert later["results"]["dice_d6"]["direct"]["n"] == 120, "at the first look past 120"
 

@@ -13,14 +13,9 @@ from typer.testing import CliRunner
 
 from randbench.cli import app
 from randbench.leaderboard.in_context import Family, ModelView
-from randbench.leaderboard.load import (
-    FamilySummary,
-    MeanAtN,
-    MeanAtTheta,
-    latest_runs,
-    load_results,
-)
+from randbench.leaderboard.load import latest_runs, load_results
 from randbench.loader import load_tasks
+from randbench.result_schema import FamilySummary, MeanAtN, MeanAtTheta
 
 COIN = [t.name for t in load_tasks() if t.name.startswith("coin_in_context_t")]
 STATED = [t.name for t in load_tasks() if t.name.startswith("coin_stated_bias_t")]
