@@ -20,17 +20,12 @@ from pathlib import Path
 
 from randbench.harness.backends import Backend, ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
+from randbench.harness.judging import judge_completions
 from randbench.harness.methods import METHODS, SamplingMethod
 from randbench.harness.methods.base import Method
 from randbench.harness.results import result_document, write_document
-from randbench.harness.runner import (
-    DEFAULT_STOP_ALPHA,
-    RunConfig,
-    Runner,
-    TaskRun,
-    judge_completions,
-    work_units,
-)
+from randbench.harness.runner import Runner
+from randbench.harness.runs import DEFAULT_STOP_ALPHA, RunConfig, TaskRun, work_units
 from randbench.loader import load_tasks
 from randbench.result_schema import ModelInfo, ResultDocument
 from randbench.selection import select_tasks, split_patterns

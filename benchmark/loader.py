@@ -129,6 +129,24 @@ def load_file(task_file: TaskFile) -> tuple[list[Task], list[TaskProblem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return [], [TaskProblem(str(path), None, "", f"cannot read the file: {error}")]
+    key = (str(path), task_file.category, text)
+    if key not in _LOADED:
+        if len(_LOADED) >= MAX_REMEMBERED_FILES:
+            _LOADED.clear()
+        _LOADED[key] = _load_text(task_file, text)
+    tasks, problems = _LOADED[key]
+    return list(tasks), list(problems)
+
+
+MAX_REMEMBERED_FILES = 4096
+_LOADED: dict[tuple[str, str, str], tuple[list[Task], list[TaskProblem]]] = {}
+"""Each file's tasks by its path, category and text: a process that loads the library
+again (a notebook's second evaluate, the test suite) parses only files whose text changed.
+Tasks are frozen, so sharing them is safe."""
+
+
+def _load_text(task_file: TaskFile, text: str) -> tuple[list[Task], list[TaskProblem]]:
+    path = task_file.path
     locate = _Locator(str(path), text)
     try:
         data = yaml.safe_load(text)

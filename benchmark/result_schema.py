@@ -87,7 +87,7 @@ class ModelInfo(_Record):
 
 
 class RunSettings(_Record):
-    """The run's options (randbench.harness.runner.RunConfig); None where an older file
+    """The run's options (randbench.harness.runs.RunConfig); None where an older file
     did not record one."""
 
     seed: int = 0

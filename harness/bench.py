@@ -17,10 +17,12 @@ import numpy as np
 
 from randbench.harness.backends.base import Backend, Capability
 from randbench.harness.backends.llamacpp import LlamaCppBackend
+from randbench.harness.early_stop import first_look
 from randbench.harness.methods.base import task_prompt
 from randbench.harness.methods.logprob import Logprob
 from randbench.harness.requests import GenerateRequest, Message, Prompt
-from randbench.harness.runner import RunConfig, first_look, sample_seed, sampling_params
+from randbench.harness.runs import RunConfig, sampling_params
+from randbench.harness.seeds import sample_seed
 from randbench.tasks import Task
 
 T = TypeVar("T")

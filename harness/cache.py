@@ -91,3 +91,16 @@ class ResponseCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def encode_unit(replies: tuple[str, ...]) -> str | list[str]:
+    """A unit as the cache stores it: a single call's text as it always was, else a list."""
+    return replies[0] if len(replies) == 1 else list(replies)
+
+
+def decode_unit(stored: object) -> tuple[str, ...]:
+    if isinstance(stored, str):
+        return (stored,)
+    if isinstance(stored, list) and all(isinstance(t, str) for t in stored):
+        return tuple(stored)
+    raise ValueError(f"cache entry is not a unit of replies: {stored!r:.80}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from randbench import __version__, in_context
-from randbench.harness.runner import RunConfig, SampleRecord, StopRecord, TaskRun
+from randbench.harness.runs import RunConfig, SampleRecord, StopRecord, TaskRun
 from randbench.metrics import METRICS_VERSION
 from randbench.outcomes import Outcome, ParseResult
 from randbench.result_schema import (

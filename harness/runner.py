@@ -1,26 +1,26 @@
-"""Tasks x methods x one model -> responses (cached per sample) -> outcomes -> metrics.
+"""Tasks x methods x one model -> responses (cached per unit) -> judged runs: the schedule.
 
 Every unit (one call, or one conversation of several calls: see
 randbench.harness.methods.base) is stored in the SQLite cache as soon as its last call
 returns, keyed by model, task hash, method, sampling settings, seed and unit index: a run
 killed at any point resumes where it stopped, and a rerun of the same configuration asks
-the model nothing.
+the model nothing. What a run is lives in :mod:`randbench.harness.runs`, its seeds in
+:mod:`~randbench.harness.seeds`, early stopping in :mod:`~randbench.harness.early_stop`
+and judging in :mod:`~randbench.harness.judging`; this module only schedules the calls.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from randbench.dependence import reproducibility, stated_distribution, within_call
 from randbench.harness.backends.base import Backend, BackendError
-from randbench.harness.cache import ResponseCache, RunKey
-from randbench.harness.methods.base import Method, Reading, SamplingMethod, ScoringMethod
+from randbench.harness.cache import ResponseCache, RunKey, decode_unit, encode_unit
+from randbench.harness.early_stop import Evidence, first_look, stop_cells
+from randbench.harness.judging import judge_units
+from randbench.harness.methods.base import Method, SamplingMethod, ScoringMethod
 from randbench.harness.requests import (
     CandidateScores,
     Completion,
@@ -28,213 +28,9 @@ from randbench.harness.requests import (
     Prompt,
     SamplingParams,
 )
-from randbench.metrics import TaskMetrics, evaluate
-from randbench.outcomes import Outcome, ParseResult
-from randbench.stopping import Cells, log_evidence, target_cells
+from randbench.harness.runs import RunConfig, TaskRun, sampling_params, work_units
+from randbench.harness.seeds import sample_seed
 from randbench.tasks import Task
-
-DEFAULT_SAMPLING = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=64)
-DEFAULT_STOP_ALPHA = 0.001
-SEED_BITS = 31
-"""Per-sample seeds fit in 31 bits: llama.cpp and several servers take 32-bit seeds."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    seed: int = 0
-    samples: int | None = None
-    """Samples per task for every task (default: each task's own ``samples``)."""
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    batch_size: int = 50
-    """Samples per backend call; each finished batch is committed to the cache."""
-    n_sim: int = 2000
-    stop_alpha: float | None = DEFAULT_STOP_ALPHA
-    """Stop sampling a task once the anytime-valid evidence that the model is no perfect
-    sampler reaches 1/stop_alpha (:mod:`randbench.stopping`); None samples every task fully."""
-    min_samples: int = 50
-    """Answers a task gets before it may stop early."""
-    tasks_in_flight: int = 8
-    """Tasks whose next batch goes to the backend in one call (a local backend decodes
-    their samples side by side; an API backend has more requests to keep in flight)."""
-
-
-@dataclass(frozen=True)
-class SampleRecord:
-    """One unit: its first call's seed, its replies (one per call) and what they say."""
-
-    index: int
-    seed: int | None
-    completion: str
-    outcomes: tuple[ParseResult, ...]
-    replies: tuple[str, ...] = ()
-    reading: Reading | None = None
-
-
-@dataclass
-class TaskRun:
-    task: Task
-    method: str
-    sampling: SamplingParams | None = None
-    metrics: TaskMetrics | None = None
-    skipped: str | None = None
-    samples: list[SampleRecord] = field(default_factory=list)
-    scores: CandidateScores | None = None
-    model_calls: int = 0
-    stopped: StopRecord | None = None
-
-
-@dataclass(frozen=True)
-class StopRecord:
-    """Why sampling a task ended before its planned units."""
-
-    units: int
-    planned: int
-    log_evidence: float
-    alpha: float
-    cells: str
-
-
-def stop_cells(task: Task, config: RunConfig) -> Cells | None:
-    """The cells early stopping judges a task on, or None when the task cannot stop early."""
-    if config.stop_alpha is None or not task.stop_early:
-        return None
-    return target_cells(task.target)
-
-
-def first_look(task: Task, config: RunConfig, units: int | None = None) -> int:
-    """Units a task takes before it can first stop early (all of them if it cannot);
-    ``units``: its planned units (default: its samples)."""
-    planned = task.samples if units is None else units
-    if stop_cells(task, config) is None:
-        return planned
-    batches = math.ceil(config.min_samples / config.batch_size)
-    return min(planned, batches * config.batch_size)
-
-
-@dataclass
-class _Evidence:
-    """A task's answers so far, each unit read once, in index order; checked at batch
-    boundaries (a fixed schedule, so a resumed run stops where an uninterrupted one does)."""
-
-    task: Task
-    method: SamplingMethod
-    cells: Cells
-    outcomes: list[ParseResult] = field(default_factory=list)
-    read: int = 0
-
-    def conclusive(
-        self, units: dict[int, tuple[str, ...]], done: int, planned: int, config: RunConfig
-    ) -> StopRecord | None:
-        """Whether units 0..done-1 are conclusive evidence against the perfect sampler."""
-        assert config.stop_alpha is not None
-        for i in range(self.read, done):
-            self.outcomes.extend(self.method.read(self.task, i, units[i]).outcomes)
-        self.read = done
-        if len(self.outcomes) < config.min_samples:
-            return None
-        evidence = log_evidence(self.cells, self.outcomes)
-        if evidence < math.log(1 / config.stop_alpha):
-            return None
-        return StopRecord(done, planned, evidence, config.stop_alpha, self.cells.description)
-
-
-def sampling_params(task: Task, config: RunConfig) -> SamplingParams:
-    """The command line wins over the task's own settings, which win over the defaults."""
-    task_gen = task.generation
-
-    def pick(cli: float | None, task_value: float | None, default: float) -> float:
-        return cli if cli is not None else task_value if task_value is not None else default
-
-    return SamplingParams(
-        temperature=pick(config.temperature, task_gen.temperature, DEFAULT_SAMPLING.temperature),
-        top_p=pick(config.top_p, task_gen.top_p, DEFAULT_SAMPLING.top_p),
-        max_tokens=int(pick(config.max_tokens, task_gen.max_tokens, DEFAULT_SAMPLING.max_tokens)),
-    )
-
-
-def sample_seed(run_seed: int, task_hash: str, method: str, index: int, call: int = 0) -> int:
-    """A distinct, reproducible seed for every call of every unit (a seed-honouring server
-    must not return the same answer N times). The first call of a unit keeps the seed it
-    had before units had several calls, so existing caches stay valid."""
-    text = f"{run_seed}:{task_hash}:{method}:{index}" + (f":{call}" if call else "")
-    digest = hashlib.sha256(text.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (1 << SEED_BITS)
-
-
-def judge_units(
-    run: TaskRun,
-    method: SamplingMethod,
-    units: Sequence[tuple[str, ...]],
-    seeds: Sequence[int | None],
-    config: RunConfig,
-) -> None:
-    """Read every unit into outcomes and score them: the one path from text to metrics,
-    shared by ``randbench run`` and ``randbench score`` (generations made elsewhere)."""
-    readings = [method.read(run.task, i, replies) for i, replies in enumerate(units)]
-    run.samples = [
-        SampleRecord(i, seed, method.display(replies), reading.outcomes, replies, reading)
-        for i, (replies, seed, reading) in enumerate(zip(units, seeds, readings, strict=True))
-    ]
-    outcomes = [o for s in run.samples for o in s.outcomes]
-    rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16)])
-    run.metrics = evaluate(run.task.target, outcomes, rng=rng, n_sim=config.n_sim)
-    measure_units(run.metrics, run.task, method, readings, rng, config.n_sim)
-
-
-def measure_units(
-    metrics: TaskMetrics,
-    task: Task,
-    method: SamplingMethod,
-    readings: Sequence[Reading],
-    rng: np.random.Generator,
-    n_sim: int,
-) -> None:
-    """What units say beyond their marginal: dependence between the answers of one unit,
-    stated distributions, and seeded replicates (each only where the method gives it)."""
-    if method.answers(task) > 1:
-        calls = [[_value(o) for o in r.outcomes] for r in readings]
-        metrics.dependence = within_call(
-            task.target, calls, method.answers(task), rng=rng, n_sim=n_sim
-        )
-    stated = [s for r in readings for s in r.stated if s is not None]
-    if any(r.stated for r in readings):
-        metrics.verbalized = stated_distribution(task.target, stated)
-    pairs = [(_value(r.outcomes[0]), _value(r.replicate)) for r in readings if r.replicate]
-    if pairs:
-        marginal = [o.value for r in readings for o in r.outcomes if _value(o) is not None]
-        metrics.reproducibility = reproducibility(
-            task.target, pairs, [v for v in marginal if v is not None]
-        )
-
-
-def _value(result: ParseResult | None) -> Outcome | None:
-    return result.value if result is not None and result.valid else None
-
-
-def judge_completions(
-    run: TaskRun,
-    method: SamplingMethod,
-    completions: Sequence[str],
-    seeds: Sequence[int | None],
-    config: RunConfig,
-) -> None:
-    """:func:`judge_units` for single-call units (one completion each)."""
-    judge_units(run, method, [(text,) for text in completions], seeds, config)
-
-
-def encode_unit(replies: tuple[str, ...]) -> str | list[str]:
-    """A unit as the cache stores it: a single call's text as it always was, else a list."""
-    return replies[0] if len(replies) == 1 else list(replies)
-
-
-def decode_unit(stored: object) -> tuple[str, ...]:
-    if isinstance(stored, str):
-        return (stored,)
-    if isinstance(stored, list) and all(isinstance(t, str) for t in stored):
-        return tuple(stored)
-    raise ValueError(f"cache entry is not a unit of replies: {stored!r:.80}")
 
 
 @dataclass
@@ -263,13 +59,6 @@ def _advance(
     except StopIteration as done:
         active.pop(index, None)
         runs[index] = done.value
-
-
-def work_units(task: Task, method: Method, config: RunConfig) -> int:
-    """Progress units: the units of a sampling method, one for a scoring method."""
-    if isinstance(method, SamplingMethod):
-        return method.units(task, config.samples or task.samples)
-    return 1
 
 
 class Runner:
@@ -394,7 +183,7 @@ class Runner:
         units: dict[int, tuple[str, ...]] = {i: decode_unit(v) for i, v in stored.items()}
         self.advance(len(units))
         cells = stop_cells(task, self.config)
-        evidence = _Evidence(task, method, cells) if cells is not None else None
+        evidence = Evidence(task, method, cells) if cells is not None else None
         done = 0
         for start in range(0, n, self.config.batch_size):
             done = min(start + self.config.batch_size, n)

@@ -1,4 +1,7 @@
-"""What the whole suite shares: one model cache per session, and SmolLM2 converted once.
+"""What the whole suite shares, made once per session: the model cache, SmolLM2 converted
+to transformers, the in-process SmolLM2 backend and llama-cpp-python's OpenAI-compatible
+server on it. (The task library needs no fixture: ``load_tasks`` remembers each file's
+tasks by its text, so every later load in the session, a CLI call's too, parses nothing.)
 
 Every test session gets a fresh randbench cache (``RANDBENCH_CACHE_DIR``, unless the caller
 set one): the float32 copy of SmolLM2's GGUF that the llama.cpp backend runs and the
@@ -9,7 +12,9 @@ the cache elsewhere made later tests convert the model again.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,3 +72,41 @@ def converted(model_cache: Path) -> Converted:
         gguf, smollm2_dir(), sha256=file_sha256(gguf), loaded=(model, tokenizer)
     )
     return Converted(directory, ids, logits)
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend() -> Any:
+    """The embedded SmolLM2 through the llama.cpp backend, default arguments (a test that
+    needs other arguments loads its own)."""
+    from randbench.harness.backends import ModelSpec, load_backend
+    from randbench.harness.models import ModelNotFoundError
+
+    pytest.importorskip("llama_cpp")
+    try:
+        return load_backend(ModelSpec("smollm2"))
+    except ModelNotFoundError as missing:
+        pytest.skip(str(missing))
+
+
+SERVER_MODULES = ("openai", "llama_cpp", "fastapi", "uvicorn", "sse_starlette", "pydantic_settings")
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m llama_cpp.server`` on 127.0.0.1 with the embedded SmolLM2, started once for
+    every module that talks to it; yields its base URL. Requests carry ``SERVER_KEY``."""
+    for module in SERVER_MODULES:
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"needs {module} (pip install 'randbench[openai,server]')")
+    from randbench.harness.models import ModelNotFoundError, smollm2_gguf
+
+    try:
+        gguf = smollm2_gguf()
+    except ModelNotFoundError as missing:
+        pytest.skip(str(missing))
+    sys.path.insert(0, str(Path(__file__).parent / "harness"))
+    from api_servers import SERVER_KEY, llama_server
+
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with llama_server(gguf, api_key=SERVER_KEY, log=log, threads=2) as url:
+        yield url

@@ -15,8 +15,10 @@ from randbench import diversity
 from randbench.embedder import WEIGHTS, EmbedderError, default_embedder, verify_weights
 from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
+from randbench.harness.early_stop import stop_cells
 from randbench.harness.methods import METHODS
-from randbench.harness.runner import RunConfig, Runner, stop_cells
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig
 from randbench.loader import load_tasks
 from randbench.stats import diversity as div
 from randbench.targets import Analysis

@@ -18,7 +18,7 @@ from randbench.cli import app
 from randbench.context import context_variables, draw_sequence
 from randbench.harness.methods import METHODS
 from randbench.harness.results import result_document
-from randbench.harness.runner import RunConfig, SampleRecord, TaskRun
+from randbench.harness.runs import RunConfig, SampleRecord, TaskRun
 from randbench.in_context import InContextRow, halving_length, summarise, tvd
 from randbench.loader import TaskFile, load_file, load_tasks
 from randbench.metrics import evaluate

@@ -124,3 +124,17 @@ def test_scored_answer_is_read_checked_and_hashed(tmp_path: Path) -> None:
     _, problems = load_file(TaskFile(typo, "c"))
     (problem,) = problems
     assert "scored_answer.prefx" in str(problem) and "prefix" in str(problem)
+
+
+def test_a_file_changed_between_loads_is_read_again(tmp_path: Path) -> None:
+    """``load_tasks`` remembers each file's tasks by its text: a second load of unchanged
+    files gives the same tasks, and a file rewritten in place (same size, same second)
+    gives its new tasks, never the remembered ones; a file made malformed is refused."""
+    path = write(tmp_path, "games/dice.yaml", FAMILY)
+    first = load_tasks([tmp_path], builtin=False)
+    assert load_tasks([tmp_path], builtin=False) == first
+    path.write_text(FAMILY.replace("samples: 300", "samples: 301"), encoding="utf-8")
+    assert {t.samples for t in load_tasks([tmp_path], builtin=False)} == {301}
+    path.write_text(FAMILY.replace("answer: integer", "answer: integr"), encoding="utf-8")
+    with pytest.raises(TaskLoadError, match="integr"):
+        load_tasks([tmp_path], builtin=False)

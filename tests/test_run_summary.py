@@ -14,8 +14,8 @@ from randbench.cli.run import _describe, _progress
 from randbench.cli.summary import leaderboard_command
 from randbench.harness.methods import METHODS
 from randbench.leaderboard.board import build_board
+from randbench.leaderboard.filters import fmt_interval, fmt_score
 from randbench.leaderboard.load import load_results
-from randbench.leaderboard.site import fmt_interval, fmt_score
 
 TASKS = "dice_d6,coin_flip,random_number_1_to_10"
 SCORE = re.compile(r"^(\w+): score (\d+\.\d) \(95% interval (\d+\.\d) – (\d+\.\d)\)")

@@ -12,7 +12,7 @@ from rich.table import Table
 from randbench.cli.options import NoChatTemplate, model_spec
 from randbench.harness.backends import load_backend
 from randbench.harness.bench import Measurement, bench_concurrency, peak_memory_mib, run_bench
-from randbench.harness.runner import RunConfig
+from randbench.harness.runs import RunConfig
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from randbench.calibration import ALPHAS, CASES, calibrate, calibration_table
-from randbench.harness.runner import RunConfig
+from randbench.harness.runs import RunConfig
 
 console = Console(highlight=False)
 

@@ -26,7 +26,7 @@ from randbench.harness.api.secrets import redact
 from randbench.harness.backends import BackendError, CapabilityError
 from randbench.harness.methods import METHODS
 from randbench.harness.methods.base import Method
-from randbench.harness.runner import DEFAULT_STOP_ALPHA, TaskRun
+from randbench.harness.runs import DEFAULT_STOP_ALPHA, TaskRun
 from randbench.loader import TaskLoadError
 from randbench.selection import UnknownTaskError, split_patterns
 

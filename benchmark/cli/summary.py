@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from randbench.leaderboard.board import Row, build_board
+from randbench.leaderboard.filters import fmt_interval, fmt_pct, fmt_score
 from randbench.leaderboard.load import Loaded, RunFile, load_run
 from randbench.leaderboard.scoring import N_BOOTSTRAP, Aggregate
-from randbench.leaderboard.site import fmt_interval, fmt_pct, fmt_score
 from randbench.result_schema import Skipped
 
 SITE = Path("site")

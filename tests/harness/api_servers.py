@@ -23,6 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FAULTS = ("429", "500", "slow", "drop")
+SERVER_KEY = "sk-randbench-test-3f9c1e7a5b2d4068"
+"""The shared server (tests/conftest.py's ``llama_cpp_server``) is started with this key:
+every request must carry it, from the environment."""
 
 
 def free_port() -> int:

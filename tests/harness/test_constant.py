@@ -14,7 +14,8 @@ from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.backends.constant import first_answer
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
-from randbench.harness.runner import RunConfig, Runner
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks
 

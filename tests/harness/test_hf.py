@@ -289,7 +289,7 @@ def test_bench_runs_lm_eval_repeats_beside_shared_sampling(hf: HFBackend) -> Non
     on the same ~500-token in-context prompt; the figures are printed, not asserted."""
     pytest.importorskip("lm_eval")
     from randbench.harness.bench import bench_lmeval_repeats, in_context_prompt
-    from randbench.harness.runner import RunConfig
+    from randbench.harness.runs import RunConfig
     from randbench.loader import load_tasks
     from randbench.selection import select_tasks
 

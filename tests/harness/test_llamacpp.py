@@ -500,7 +500,7 @@ def test_bench_sets_the_backend_beside_llama_create_completion(raw: LlamaCppBack
         bench_prefix_reuse,
         bench_sampling,
     )
-    from randbench.harness.runner import RunConfig
+    from randbench.harness.runs import RunConfig
     from randbench.loader import load_tasks
     from randbench.selection import select_tasks
 

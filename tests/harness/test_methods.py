@@ -26,7 +26,8 @@ from randbench.harness.methods import METHODS, SamplingMethod
 from randbench.harness.methods.seeded import prompt_seed
 from randbench.harness.requests import Completion, GenerateRequest
 from randbench.harness.results import write_results
-from randbench.harness.runner import RunConfig, Runner, TaskRun
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig, TaskRun
 from randbench.leaderboard.load import load_run
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks

@@ -18,7 +18,9 @@ from randbench.harness.methods import METHODS, SamplingMethod
 from randbench.harness.models import ModelNotFoundError, smollm2_gguf
 from randbench.harness.requests import GenerateRequest
 from randbench.harness.results import write_results
-from randbench.harness.runner import RunConfig, Runner, sample_seed, sampling_params
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig, sampling_params
+from randbench.harness.seeds import sample_seed
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks
 

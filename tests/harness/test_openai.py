@@ -11,7 +11,6 @@ import logging
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,18 +26,15 @@ for module in ("openai", "llama_cpp", "fastapi", "uvicorn", "sse_starlette", "py
             f"needs {module} (pip install 'randbench[openai,server]')", allow_module_level=True
         )
 
-from api_servers import FaultProxy, llama_server  # noqa: E402
+from api_servers import SERVER_KEY, FaultProxy  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a real server process; test_openai_wire.py is the fast tier's
 
 from randbench.cli import app  # noqa: E402
+from randbench.harness.api.logprobs import approximate_scores, echo_from_completion  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.backends.llamacpp import LlamaCppBackend, log_softmax  # noqa: E402
-from randbench.harness.backends.openai import (  # noqa: E402
-    OpenAIBackend,
-    approximate_scores,
-    echo_from_completion,
-)
+from randbench.harness.backends.openai import OpenAIBackend  # noqa: E402
 from randbench.harness.models import ModelNotFoundError, smollm2_gguf  # noqa: E402
 from randbench.harness.requests import (  # noqa: E402
     GenerateRequest,
@@ -53,8 +49,7 @@ try:
 except ModelNotFoundError as missing:  # pragma: no cover - depends on the install
     pytest.skip(str(missing), allow_module_level=True)
 
-KEY = "sk-randbench-test-3f9c1e7a5b2d4068"
-"""The server is started with this key: every request must carry it, from the environment."""
+KEY = SERVER_KEY
 FULL_DISTRIBUTION = "extra_top_k=0,extra_min_p=0,extra_repeat_penalty=1"
 """llama.cpp's server truncates with top-k 40 and min-p 0.05 unless told not to; randbench's
 in-process backend samples from the full distribution."""
@@ -63,10 +58,8 @@ NUMBER = Prompt((Message("user", "Pick a random number between 1 and 100."),))
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with llama_server(GGUF, api_key=KEY, log=log, threads=2) as url:
-        yield url
+def server(llama_cpp_server: str) -> str:
+    return llama_cpp_server
 
 
 @pytest.fixture(autouse=True)
@@ -75,10 +68,9 @@ def key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def local() -> LlamaCppBackend:
-    backend = load_backend(ModelSpec("smollm2"))
-    assert isinstance(backend, LlamaCppBackend)
-    return backend
+def local(smollm2_backend: LlamaCppBackend) -> LlamaCppBackend:
+    assert isinstance(smollm2_backend, LlamaCppBackend)
+    return smollm2_backend
 
 
 def openai_backend(url: str, **args: Any) -> OpenAIBackend:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ for module in ("openai", "llama_cpp", "fastapi", "uvicorn", "sse_starlette", "py
     if importlib.util.find_spec(module) is None:  # pragma: no cover - depends on the install
         pytest.skip(f"needs {module}", allow_module_level=True)
 
-from api_servers import llama_server  # noqa: E402
+from api_servers import SERVER_KEY  # noqa: E402
 
 from randbench.cli import app  # noqa: E402
 from randbench.harness.backends import ModelSpec, load_backend  # noqa: E402
 from randbench.harness.methods import METHODS, SamplingMethod  # noqa: E402
 from randbench.harness.models import ModelNotFoundError, smollm2_gguf  # noqa: E402
 from randbench.harness.requests import GenerateRequest, SamplingParams  # noqa: E402
-from randbench.harness.runner import sample_seed  # noqa: E402
+from randbench.harness.seeds import sample_seed  # noqa: E402
 from randbench.loader import load_tasks  # noqa: E402
 from randbench.selection import select_tasks  # noqa: E402
 
@@ -32,14 +31,12 @@ try:
 except ModelNotFoundError as missing:  # pragma: no cover - depends on the install
     pytest.skip(str(missing), allow_module_level=True)
 
-KEY = "sk-randbench-test-methods-7c1d"
+KEY = SERVER_KEY
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with llama_server(GGUF, api_key=KEY, log=log, threads=1) as url:
-        yield url
+def server(llama_cpp_server: str) -> str:
+    return llama_cpp_server
 
 
 @pytest.mark.slow

@@ -29,7 +29,9 @@ from randbench.harness.backends.base import CompletionSink
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.requests import Completion, GenerateRequest
-from randbench.harness.runner import RunConfig, Runner, sample_seed, sampling_params
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig, sampling_params
+from randbench.harness.seeds import sample_seed
 from randbench.loader import load_tasks
 from randbench.selection import select_tasks
 
@@ -343,7 +345,7 @@ def test_two_runs_in_the_same_second_keep_both_result_files(
 
 
 def test_bench_estimates_the_first_look_of_each_task() -> None:
-    from randbench.harness.runner import first_look
+    from randbench.harness.early_stop import first_look
 
     by_name = {t.name: t for t in tasks(["dice_d6", "vs_dice", "coin_flips_20"])}
     d6, vs_dice, story = by_name["dice_d6"], by_name["vs_dice"], by_name["coin_flips_20"]

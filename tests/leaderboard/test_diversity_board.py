@@ -12,7 +12,8 @@ from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
 from randbench.harness.methods import METHODS
 from randbench.harness.results import write_results
-from randbench.harness.runner import RunConfig, Runner
+from randbench.harness.runner import Runner
+from randbench.harness.runs import RunConfig
 from randbench.leaderboard.board import build_board
 from randbench.leaderboard.load import latest_runs, load_results
 from randbench.leaderboard.site import build_site
