@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -13,6 +13,14 @@ from pathlib import Path
 
 from randbench.diversity import mean_placement
 from randbench.leaderboard.load import Loaded, RowSource, RunFile, TaskData, latest_runs
+from randbench.leaderboard.ranking import (
+    coverage,
+    covers,
+    is_reference,
+    rank_groups,
+    reference_sets,
+    scored,
+)
 from randbench.leaderboard.scoring import (
     N_BOOTSTRAP,
     Aggregate,
@@ -22,7 +30,6 @@ from randbench.leaderboard.scoring import (
     fdr_passes,
     primary_method,
     task_score,
-    tied_ranks,
 )
 from randbench.leaderboard.staleness import Library, stale_tasks
 from randbench.plugins import spec_name
@@ -140,7 +147,12 @@ class Row:
     """Tasks whose result no longer describes the current library or statistics, with the
     reason (randbench.leaderboard.staleness); a row with any is stale."""
     ranked: bool = True
-    """Whether the row takes part in the ranking (a stale row does not, unless asked)."""
+    """Whether the row takes part in the ranking: not a reference, not stale (unless asked),
+    and measured on the reference task set (randbench.leaderboard.ranking)."""
+    reference: bool = False
+    """The oracle or the constant answer: a line on the scale, not a ranked row."""
+    coverage: tuple[int, int] = (0, 0)
+    """Scored tasks measured of the reference task set of its kind, and the set's size."""
 
     @property
     def label(self) -> str:
@@ -198,14 +210,14 @@ def build_board(
         for row in rows:
             row.stale = stale_tasks(row.files, library)
             row.ranked = include_stale or not row.stale
+    _mark_references_and_coverage(rows)
     categories = sorted({s.category for r in rows for s in r.tasks.values() if s.scored})
     subsets = category_subsets(categories)
     for subset in subsets:
         key = ",".join(subset)
         for row in rows:
             row.subsets[key] = aggregate(list(row.tasks.values()), subset)
-        _rank_apart(rows, partial(_subset, key=key))
-    _rank_apart(rows, lambda r: r.overall)
+    rank_groups(rows, [None, *subsets], partial(_assign_rank, subsets=subsets))
     rows.sort(key=_order)
     tasks = _task_views(rows)
     return Board(
@@ -221,25 +233,31 @@ def build_board(
     )
 
 
-def _subset(row: Row, key: str) -> Aggregate:
-    return row.subsets[key]
+def _mark_references_and_coverage(rows: Sequence[Row]) -> None:
+    """References (oracle, constant) are lines, not ranked rows; a row that measured less
+    than the reference task set of its kind is listed unranked (randbench.leaderboard.ranking)."""
+    for row in rows:
+        row.reference = is_reference(row.model.backend)
+    kinds = [(r.exact, r.method, r.reference, scored(r.tasks)) for r in rows]
+    references = reference_sets(kinds)
+    for row in rows:
+        row.coverage = coverage(scored(row.tasks), references[(row.exact, row.method)])
+        row.ranked = row.ranked and not row.reference and covers(row.coverage)
 
 
-def _rank_apart(rows: Sequence[Row], aggregate_of: Callable[[Row], Aggregate]) -> None:
-    """Sampled rows are ranked among themselves and exact (logprob) rows among
-    themselves: an exact row's score is that of the model's probabilities over the scored
-    answers, renormalised, with no sampling error, a different measurement from a sampled
-    row's (issue #29 item 8), so the two are shown side by side but never ranked as one."""
-    for exact in (False, True):
-        aggregates = [aggregate_of(r) for r in rows if r.exact == exact and r.ranked]
-        for agg, rank in zip(aggregates, tied_ranks(aggregates), strict=True):
-            agg.rank = rank
+def _assign_rank(
+    row: Row, index: int, rank: int | None, subsets: Sequence[tuple[str, ...]]
+) -> None:
+    target = row.overall if index == 0 else row.subsets[",".join(subsets[index - 1])]
+    target.rank = rank if target.score is not None else None
 
 
-def _order(row: Row) -> tuple[bool, bool, int, float, str, str]:
+def _order(row: Row) -> tuple[bool, bool, bool, int, float, str, str]:
+    """Ranked rows first, then references, then the unranked; sampled before exact."""
     score = row.overall.score
     return (
         not row.ranked,
+        not row.reference,
         row.exact,
         row.overall.rank if row.overall.rank is not None else 1 << 30,
         -(score if score is not None else -1.0),

@@ -298,36 +298,6 @@ def _replicates(score: TaskScore) -> np.ndarray:
     return score.replicates
 
 
-def tied_ranks(aggregates: Sequence[Aggregate]) -> list[int | None]:
-    """One plus the number of rows significantly better (95% bootstrap interval of the
-    difference above zero); rows that cannot be told apart share a rank."""
-    ranks: list[int | None] = []
-    for a in aggregates:
-        if a.replicates is None or a.score is None:
-            ranks.append(None)
-            continue
-        better = sum(
-            1
-            for b in aggregates
-            if b is not a
-            and b.replicates is not None
-            and b.score is not None
-            and _significantly_better(b, a)
-        )
-        ranks.append(1 + better)
-    return ranks
-
-
-def _significantly_better(b: Aggregate, a: Aggregate) -> bool:
-    assert b.replicates is not None and a.replicates is not None
-    assert b.score is not None and a.score is not None
-    difference = b.replicates - a.replicates
-    if np.ptp(difference) < TIE:
-        return b.score > a.score + TIE
-    low = np.percentile(difference, 100 * ALPHA / 2)
-    return bool(low > 0)
-
-
 MONTE_CARLO = "monte_carlo"
 
 

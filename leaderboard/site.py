@@ -29,10 +29,12 @@ from randbench.leaderboard.board import (
 from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, write_file
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.filters import environment
+from randbench.leaderboard.findings import Findings, build_findings
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, model_views
 from randbench.leaderboard.load import keep_tasks, load_results
 from randbench.leaderboard.projection import VIEWS
+from randbench.leaderboard.ranking import MIN_COVERAGE
 from randbench.leaderboard.scoring import N_BOOTSTRAP
 from randbench.leaderboard.staleness import Library, current_library
 from randbench.leaderboard.tables import write_tables
@@ -82,6 +84,8 @@ class BuildReport:
     superseded: list[Path] = field(default_factory=list)
     stale: dict[str, dict[str, str]] = field(default_factory=dict)
     """Row label and method -> its stale tasks and why (randbench.leaderboard.staleness)."""
+    ranked: set[str] = field(default_factory=set)
+    """The rows (label / method) that are ranked."""
 
 
 def build_site(
@@ -107,7 +111,7 @@ def build_site(
     library = current_library() if library is None else library
     board = build_board(loaded, n_boot, library=library, include_stale=include_stale)
     _prepare(out_dir)
-    writer = SiteWriter(out_dir, board, n_boot)
+    writer = SiteWriter(out_dir, board, n_boot, build_findings(loaded, library))
     writer.write_all()
     draw_plots(out_dir, writer.plots, default_workers() if workers is None else workers)
     sizes = [p.stat().st_size for p in out_dir.rglob("*") if p.is_file()]
@@ -121,6 +125,7 @@ def build_site(
         problems=board.problems,
         superseded=board.superseded,
         stale={f"{row.label} / {row.method}": row.stale for row in board.rows if row.stale},
+        ranked={f"{row.label} / {row.method}" for row in board.rows if row.ranked},
     )
 
 
@@ -142,9 +147,16 @@ def _prepare(out_dir: Path) -> None:
 class SiteWriter:
     """Writes every page and file of one site, counting pages."""
 
-    def __init__(self, out_dir: Path, board: Board, n_boot: int = N_BOOTSTRAP) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        board: Board,
+        n_boot: int = N_BOOTSTRAP,
+        findings: Findings | None = None,
+    ) -> None:
         self.out = out_dir
         self.board = board
+        self.findings = findings or Findings([], [])
         self.n_boot = n_boot
         self.env = environment()
         self.pages = 0
@@ -171,6 +183,7 @@ class SiteWriter:
         self._methodology()
         self._tasks_page()
         self._finetune_page()
+        self._page("findings.html", "findings.html", findings=self.findings)
         self._in_context()
         for model_slug, rows in self.board.models().items():
             self._model(model_slug, sorted(rows, key=lambda r: r.method))
@@ -212,6 +225,7 @@ class SiteWriter:
         self._page(
             "index.html", "index.html", data=script_json(self._index_data()), plot=plot,
             columns=INDEX_COLUMNS + (DIVERSITY_COLUMNS if self.board.has_diversity else ()),
+            min_coverage=MIN_COVERAGE,
         )  # fmt: skip
 
     def _index_data(self) -> dict[str, Any]:
@@ -234,6 +248,8 @@ class SiteWriter:
             "method": row.method,
             "exact": row.exact,
             "stale": len(row.stale),
+            "reference": row.reference,
+            "coverage": list(row.coverage),
             "overall": aggregate_record(row.overall),
             "cats": {slug(c): aggregate_record(a) for c, a in row.categories.items()},
             "controls": row.controls,

@@ -11,6 +11,7 @@ from randbench.cli.bench import bench_command
 from randbench.cli.calibrate import calibrate_command
 from randbench.cli.finetune import finetune_app
 from randbench.cli.leaderboard import leaderboard_app
+from randbench.cli.report import report_command
 from randbench.cli.run import run_command
 from randbench.cli.score import score_command
 from randbench.cli.tasks import tasks_app
@@ -29,6 +30,7 @@ app.command("calibrate")(calibrate_command)
 app.command("run")(run_command)
 app.command("score")(score_command)
 app.command("bench")(bench_command)
+app.command("report")(report_command)
 
 
 @app.command("schema")

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from randbench.cli.options import ResultsDir
+
 leaderboard_app = typer.Typer(
     help="Build the static leaderboard site from result files.", no_args_is_help=True
 )
@@ -18,9 +20,7 @@ errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @leaderboard_app.command("build")
 def build(
-    results_dir: Annotated[
-        Path, typer.Argument(help="Folder of results_*.json and samples_*.jsonl files.")
-    ] = Path("results"),
+    results_dir: ResultsDir = Path("results"),
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder for the site (replaced if a site).")
     ] = Path("site"),
@@ -85,7 +85,7 @@ def build(
         )
     for row, stale in report.stale.items():
         reasons = "; ".join(sorted(set(stale.values())))
-        ranked = "ranked (--include-stale)" if include_stale else "not ranked"
+        ranked = "ranked (--include-stale)" if row in report.ranked else "not ranked"
         console.print(f"stale, {ranked}: {escape(row)}: {len(stale)} tasks: {escape(reasons)}")
     index = (report.out_dir / "index.html").resolve()
     console.print(

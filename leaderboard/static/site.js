@@ -140,7 +140,8 @@
       var rank = tr.querySelector('[data-col="rank"]');
       var overall = tr.querySelector('[data-col="overall"]');
       var ci = tr.querySelector('[data-col="ci"]');
-      rank.textContent = values[3] === null ? "\u2014" : String(values[3]);
+      var row = self.rows[tr.getAttribute("data-row")];
+      rank.textContent = values[3] !== null ? String(values[3]) : row && row.reference ? "ref" : "\u2014";
       setScore(overall, values[0]);
       overall.removeAttribute("title");
       ci.textContent = values[1] === null ? "" : fmtScore(values[1]) + " \u2013 " + fmtScore(values[2]);

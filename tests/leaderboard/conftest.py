@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Route, sync_playwright
@@ -168,3 +169,29 @@ def tab(browser: Browser) -> Iterator[Tab]:
     opened = Tab(browser)
     yield opened
     opened.context.close()
+
+
+def write_as(result: Any, folder: Path, backend: str) -> None:
+    """A run's result files, recorded as another model's: rows whose answers are known (the
+    oracle's near 100, the constant's 0) but that are not the references."""
+    from randbench.api import Evaluation
+    from randbench.result_schema import ModelInfo
+
+    config = result.document.config.model_copy(update={"model": ModelInfo(backend=backend)})
+    document = result.document.model_copy(update={"config": config})
+    Evaluation(document, result.runs).write(folder)
+
+
+@pytest.fixture(scope="session")
+def contestants_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The oracle (the reference) and two models measured on all its tasks: one that samples
+    the target (``model_a``, an oracle run) and one that always answers the same
+    (``model_b``, a constant run)."""
+    import randbench
+
+    folder = tmp_path_factory.mktemp("contestants")
+    tasks = ",".join(TASKS[:4])
+    randbench.evaluate("oracle", tasks=tasks, methods="direct,logprob", samples=100).write(folder)
+    write_as(randbench.evaluate("oracle", tasks=tasks, samples=100, seed=1), folder, "model_a")
+    write_as(randbench.evaluate("constant", tasks=tasks, samples=30), folder, "model_b")
+    return folder

@@ -13,8 +13,10 @@ from .conftest import INJECTED_ANSWER, INJECTED_MODEL, INJECTIONS, ROOT, Tab
 
 
 def column(page: Page, key: str) -> list[str]:
-    """The visible text of one column, in the order the rows are shown."""
-    cells = page.locator(f'#board tbody tr:not([hidden]) td[data-col="{key}"]')
+    """The visible text of one column, in the order the rows are shown (the model column:
+    the model's name, without its badges)."""
+    link = " > a" if key == "model" else ""
+    cells = page.locator(f'#board tbody tr:not([hidden]) td[data-col="{key}"]{link}')
     return [t.strip() for t in cells.all_inner_texts()]
 
 
@@ -36,21 +38,28 @@ def test_index_loads_clean_and_offline(site: Path, tab: Tab, tmp_path: Path) -> 
     assert any(url.endswith("static/site.js") for url in tab.requests)
 
 
-def test_ranks_put_the_oracle_first_and_constants_last(site: Path, tab: Tab) -> None:
-    """Sampled rows first, ranked among themselves; then the exact (logprob) rows, ranked
-    apart and labelled so (issue #29 item 8)."""
+def test_references_and_partial_rows_are_marked_and_not_ranked(site: Path, tab: Tab) -> None:
+    """The oracle and the constant answers are reference lines ("ref", a badge), not ranked;
+    the scored samples, one task of ten scored, are a partial row, listed unranked (issue #35);
+    sampled rows come before exact ones."""
     page = tab.open(site, "index.html")
-    models = column(page, "model")
-    ranks = [int(r) for r in column(page, "rank")]
+    models, ranks = column(page, "model"), column(page, "rank")
     exact = ["exact over the scored answers" in m for m in column(page, "method")]
-    assert exact == sorted(exact) and 0 < sum(exact) < len(exact)
-    first_exact = exact.index(True)
-    for group in (slice(0, first_exact), slice(first_exact, None)):
-        assert ranks[group] == sorted(ranks[group]) and ranks[group][0] == 1
-        assert models[group][0] == "oracle"
-    overall = dict(zip(column(page, "model"), column(page, "overall"), strict=False))
+    assert exact == [False] * 3 + [True] * 3 + [False], "references (sampled, exact), then the rest"
+    assert models[-1].startswith("scored:")
+    for model, rank in zip(models, ranks, strict=True):
+        assert rank == ("—" if model.startswith("scored:") else "ref"), (model, rank)
+    cells = page.locator('#board tbody td[data-col="model"]')
+    badges = [cells.nth(i).inner_text() for i in range(cells.count())]
+    assert sum("reference" in b for b in badges) == 6
+    (partial,) = [b for b in badges if "partial" in b]
+    assert "partial: 1 of 10 tasks" in partial  # the control is not scored
+    overall = dict(zip(models, column(page, "overall"), strict=False))
     assert float(overall["oracle"]) > 95
     assert float(overall["constant"]) == 0.0
+    scored_row = page.locator("#board tbody tr", has_text="scored:")
+    assert "not measured" in scored_row.locator('td[data-col="cat-basic"]').inner_text()
+    tab.check_clean()
 
 
 def test_sorting(site: Path, tab: Tab) -> None:
@@ -175,17 +184,19 @@ def test_injected_samples_render_as_text(site: Path, tab: Tab, tmp_path: Path) -
 
 @pytest.mark.slow
 def test_the_published_site(real_site: Path, tab: Tab, tmp_path: Path) -> None:
-    """The site of the committed results: the oracle on top, the constant answer at the bottom,
-    SmolLM2 in between, and a full-page screenshot to look at."""
+    """The site of the committed results: the embedded models ranked, the oracle and the
+    constant answer as reference lines, and a full-page screenshot to look at."""
     page = tab.open(real_site, "index.html")
     rows = list(zip(column(page, "model"), column(page, "method"), column(page, "overall"),
-                    strict=True))  # fmt: skip
+                    column(page, "rank"), strict=True))  # fmt: skip
     # Labels are backend[:name] [(args)], methods may carry badges: key by backend and method.
-    scores = {(m.split(":")[0].split(" ")[0], k.split()[0]): float(s) for m, k, s in rows}
-    assert rows[0][0] == "oracle"
+    scores = {(m.split(":")[0].split(" ")[0], k.split()[0]): float(s) for m, k, s, _ in rows}
+    ranked = {(m.split(":")[0], k.split()[0]) for m, k, _, r in rows if r not in ("ref", "—")}
+    assert ranked == {(b, k) for b in ("smollm2", "gemma3") for k in ("direct", "logprob")}
+    assert {r for m, _, _, r in rows if m in ("oracle", "constant")} == {"ref"}
     assert scores[("constant", "direct")] == 0.0 == scores[("constant", "logprob")]
     assert 0 < scores[("smollm2", "direct")] < scores[("oracle", "direct")]
-    stopped = [k for m, k, _ in rows if m.startswith("smollm2") and k.startswith("direct")]
+    stopped = [k for m, k, _, _ in rows if m.startswith("smollm2") and k.startswith("direct")]
     assert stopped and "stopped early" in stopped[0], "the SmolLM2 run stopped tasks early"
     assert 0 < scores[("smollm2", "logprob")] < scores[("oracle", "logprob")]
     shot = Path(__file__).parent / "output"
@@ -290,4 +301,31 @@ def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) ->
     poisson = page.locator("table.poisson-table tbody tr").count()
     assert compliance % 11 == 0 and compliance >= 22, compliance
     assert poisson % 10 == 0 and poisson >= 20, poisson
+    tab.check_clean()
+
+
+@pytest.mark.slow
+def test_the_findings_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
+    """Reached from the index; every row's cited numbers are the committed files' own, and
+    its cells show them."""
+    index = tab.open(real_site, "index.html")
+    index.locator("header nav a", has_text="Findings").click()
+    page = tab.page
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert page.url.endswith("/findings.html")
+    for key in ("mode-collapse", "no-model-passes"):  # the real site leaves out the Bayesian tasks
+        assert page.locator(f"section#{key} table tbody tr").count() >= 1, key
+    checked = 0
+    for row in page.locator("tr[data-cited]").all():
+        cells = row.locator("td").all_inner_texts()
+        for cited in json.loads(row.get_attribute("data-cited") or "[]"):
+            node = json.loads(next((ROOT / "results").rglob(cited["source"])).read_text())
+            for part in cited["path"].split("."):
+                node = node[part]
+            assert node == cited["value"], cited
+            checked += 1
+        if row.locator("xpath=ancestor::section[@id='mode-collapse']").count():
+            share = json.loads(row.get_attribute("data-cited") or "[]")[0]["value"]
+            assert cells[4] == f"{100 * share:.1f}%", cells
+    assert checked > 50
     tab.check_clean()

@@ -1,0 +1,564 @@
+"""What the published results show, as statements with their numbers: generated from the
+result files by ``randbench report`` into docs/findings.md and the site's findings page.
+
+Every number is :class:`Cited`: the file it comes from and its JSON path there, so that a
+reader (and a test) can check it against the file. Intervals are computed from cited
+numbers (a Wilson interval from a share and its count; a bootstrap over tasks from the
+tasks' own values). A statement whose interval does not settle it says so. Rows of the
+references (the oracle, the constant answer) are not findings; stale rows (results of
+tasks that changed since, or judged by older statistics) are listed apart, marked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from statistics import fmean
+
+import numpy as np
+
+from randbench.leaderboard.load import Loaded, RowSource, RunFile, TaskData, latest_runs
+from randbench.leaderboard.ranking import is_reference
+from randbench.leaderboard.staleness import Library, stale_tasks
+from randbench.result_schema import ModelInfo
+from randbench.stats.uncertainty import wilson_interval
+
+MODE_TASKS = ("dice_d6", "coin_flip", "random_number_1_to_10", "random_number_1_to_100")
+IN_CONTEXT_FAMILIES = ("coin_in_context", "die_in_context", "number_in_context")
+FIRST_N, LAST_N = 1, 100
+PASS_ALPHA = 0.001
+"""A task is failed by a row whose goodness-of-fit p-value is below this (the level early
+stopping also uses); no correction for the number of tasks, so 'no model passes' is strict."""
+N_BOOT = 2000
+BOOT_SEED = 0
+_IN_CONTEXT_TASK = re.compile(r"^(?P<family>.+)_t(?P<theta>\d+)_n(?P<n>\d+)$")
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A number as a result file holds it: the file (its name) and the JSON path."""
+
+    value: float
+    source: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Published:
+    """A figure another work reports on a task we have, shown beside ours."""
+
+    what: str
+    value: str
+    source: str
+
+
+@dataclass
+class Line:
+    """One model x method in a finding's table."""
+
+    model: str
+    method: str
+    cells: list[str]
+    figures: list[Cited]
+    command: str
+    stale: bool = False
+
+    @property
+    def cited_json(self) -> str:
+        """The cited numbers as JSON, for the page's ``data-cited`` attribute."""
+        return json.dumps([{"source": c.source, "path": c.path, "value": c.value}
+                           for c in self.figures])  # fmt: skip
+
+
+@dataclass
+class Finding:
+    key: str
+    question: str
+    columns: list[str]
+    lines: list[Line] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    published: list[Published] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Findings:
+    findings: list[Finding]
+    files: list[str]
+    """The result files the findings read, by name."""
+
+
+@dataclass
+class _Row:
+    model: ModelInfo
+    method: str
+    source: RowSource
+    stale: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return self.model.label()
+
+    def data(self, task: str) -> tuple[TaskData, RunFile] | None:
+        if task not in self.source.tasks:
+            return None
+        return self.source.tasks[task], self.source.files[task]
+
+
+def build_findings(loaded: Loaded, library: Library) -> Findings:
+    """Every finding the results hold (a finding no row can answer is left out)."""
+    chosen, _ = latest_runs(loaded.runs)
+    rows = [
+        _Row(source.newest.model, method, source, stale_tasks(source.files, library))
+        for (_, method), source in sorted(chosen.items(), key=lambda kv: kv[0])
+        if not is_reference(source.newest.model.backend)
+    ]
+    found = [
+        mode_collapse(rows),
+        in_context(rows),
+        verbalized(rows),
+        exact_against_sampled(rows),
+        unpassed(rows),
+    ]
+    files = sorted({f.path.name for r in rows for f in r.source.files.values()})
+    return Findings([f for f in found if f.lines or f.statements], files)
+
+
+def command(run: RunFile, task: str, method: str) -> str:
+    """The command that reruns one task of a result file."""
+    model = run.document.config.model
+    settings = run.document.config.run
+    named = model.name and not _embedded(model.backend)
+    text = f"randbench run --model {model.backend}" + (f":{model.name}" if named else "")
+    if model.identity_args:
+        args = ",".join(f"{k}={v}" for k, v in sorted(model.identity_args.items()))
+        text += f" --model-args {args}"
+    text += f" --tasks {task} --method {method} --seed {settings.seed}"
+    if settings.samples is not None:
+        text += f" --samples {settings.samples}"
+    if settings.stop_alpha is None and settings.batch_size is not None:
+        text += " --no-stop-early"
+    return text
+
+
+def _embedded(backend: str) -> bool:
+    """A backend that runs one model shipped with randbench (``--model smollm2``): the name
+    its results record is the model file's, not part of the command."""
+    from randbench.harness.backends import BACKENDS
+    from randbench.harness.backends.llamacpp import EmbeddedBackend
+
+    return backend in BACKENDS and issubclass(BACKENDS.get(backend), EmbeddedBackend)
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def num(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def mode_collapse(rows: Sequence[_Row]) -> Finding:
+    """How much of its answers each model puts on one outcome, against the target's most
+    likely outcome: dice, a coin, 1-10, 1-100."""
+    finding = Finding(
+        "mode-collapse",
+        "How strongly does each model mode-collapse? The share of its readable answers "
+        "(sampled) or of its probability (exact) on its most common answer, against the "
+        "target's largest probability.",
+        ["task", "modal answer", "share on it", "95% interval", "n", "target's largest"],
+    )
+    for row in rows:
+        for task in MODE_TASKS:
+            found = row.data(task)
+            if found is None:
+                continue
+            data, run = found
+            line = _mode_line(row, task, data, run)
+            if line is not None:
+                finding.lines.append(line)
+                if not line.stale:
+                    finding.statements.append(_mode_statement(row, task, line))
+    finding.published.append(
+        Published(
+            'Llama-3.1-8B-Instruct\'s probability on "7" for 1-10 (Phi-3.5-mini-instruct: 0.92)',
+            "0.62",
+            "Gupta et al. 2025, Enough Coin Flips Can Make LLMs Act Bayesian",
+        )
+    )
+    return finding
+
+
+def _mode_line(row: _Row, task: str, data: TaskData, run: RunFile) -> Line | None:
+    entry = data.entry
+    share = entry.values.get("mode_share")
+    if share is None:
+        return None
+    base = f"results.{task}.{row.method}"
+    largest = float(np.max(data.target.probabilities()))
+    figures = [Cited(share, run.path.name, f"{base}.values.mode_share")]
+    if entry.is_exact:
+        modal = max(entry.distribution, key=lambda k: entry.distribution[k])
+        interval, n = "exact", "exact"
+    else:
+        values = [o.value for s in data.samples for o in s.outcomes if o.invalid_reason is None]
+        if not values or not entry.n_valid:
+            return None
+        modal = str(Counter(str(v) for v in values).most_common(1)[0][0])
+        k = round(share * entry.n_valid)
+        ci = wilson_interval(k, entry.n_valid)
+        interval = f"{pct(ci.low)} – {pct(ci.high)}"
+        n = f"{entry.n_valid} of {entry.n}"
+        figures.append(Cited(entry.n_valid, run.path.name, f"{base}.n_valid"))
+        figures.append(Cited(entry.n, run.path.name, f"{base}.n"))
+    return Line(
+        row.label, row.method, [task, modal, pct(share), interval, n, pct(largest)],
+        figures, command(run, task, row.method), bool(row.stale.get(task)),
+    )  # fmt: skip
+
+
+def _mode_statement(row: _Row, task: str, line: Line) -> str:
+    _, modal, share, interval, n, largest = line.cells
+    times = line.figures[0].value / (float(largest.rstrip("%")) / 100)
+    if interval == "exact":
+        return (
+            f"{row.label} ({row.method}), {task}: {share} of its probability on {modal!r}, "
+            f"{times:.1f} times the target's largest probability ({largest}); exact."
+        )
+    low = float(interval.split(" – ")[0].rstrip("%")) / 100
+    if low > float(largest.rstrip("%")) / 100:
+        verdict = "collapsed: the whole interval lies above the target's largest probability"
+    else:
+        verdict = "inconclusive: the interval reaches the target's largest probability"
+    return (
+        f"{row.label} ({row.method}), {task}: {share} of readable answers were {modal!r} "
+        f"({times:.1f} times the target's largest, {largest}; 95% interval {interval}, "
+        f"n = {n}): {verdict}."
+    )
+
+
+def in_context(rows: Sequence[_Row]) -> Finding:
+    """Whether N observed outcomes move each model toward the posterior predictive."""
+    finding = Finding(
+        "in-context",
+        f"Does in-context evidence move each model toward the Bayesian posterior predictive, "
+        f"and how fast? Mean TVD over the stated theta at N = {FIRST_N} and N = {LAST_N} "
+        "observed outcomes, to theta (the target) and to the Beta/Dirichlet(1) posterior "
+        "predictive, with 95% bootstrap intervals over the tasks (n: tasks).",
+        ["family", f"to target, N={FIRST_N}", f"to target, N={LAST_N}",
+         f"to posterior, N={FIRST_N}", f"to posterior, N={LAST_N}", "change to posterior"],
+    )  # fmt: skip
+    for row in rows:
+        for family in IN_CONTEXT_FAMILIES:
+            line = _in_context_line(row, family)
+            if line is not None:
+                finding.lines.append(line)
+                if not line.stale:
+                    finding.statements.append(_in_context_statement(row, family, line))
+    finding.published.append(
+        Published(
+            "Llama-3.1-8B-Instruct, coin with in-context flips (exact probabilities): mean "
+            f"TVD to theta at N = {FIRST_N} and N = {LAST_N}",
+            "0.44 and 0.07",
+            "Gupta et al. 2025, Enough Coin Flips Can Make LLMs Act Bayesian",
+        )
+    )
+    return finding
+
+
+@dataclass(frozen=True)
+class _Point:
+    theta: int
+    target: float
+    posterior: float
+    name: str
+    source: str
+    field: str
+    """The value field its TVD to the target comes from."""
+
+
+def _tvd_to_target(data: TaskData) -> tuple[str, float | None]:
+    """A task's TVD to its target: ``tvd``, or for a point-mass target (theta 0 or 1, judged
+    as a control) ``miss_rate``, which is the same distance there."""
+    values = data.entry.values
+    if values.get("tvd") is not None:
+        return "tvd", values["tvd"]
+    return "miss_rate", values.get("miss_rate")
+
+
+def _points(row: _Row, family: str, n: int) -> list[_Point]:
+    points = []
+    for name, data in row.source.tasks.items():
+        match = _IN_CONTEXT_TASK.match(name)
+        if match is None or match["family"] != family or int(match["n"]) != n:
+            continue
+        field_name, tvd = _tvd_to_target(data)
+        posterior = data.entry.references.get("posterior")
+        if tvd is None or posterior is None:
+            continue
+        points.append(
+            _Point(int(match["theta"]), tvd, posterior.tvd, name,
+                   row.source.files[name].path.name, field_name)
+        )  # fmt: skip
+    return sorted(points, key=lambda p: p.theta)
+
+
+def _in_context_line(row: _Row, family: str) -> Line | None:
+    first, last = _points(row, family, FIRST_N), _points(row, family, LAST_N)
+    if not first or not last:
+        return None
+    cells = [family]
+    for values in ([p.target for p in first], [p.target for p in last],
+                   [p.posterior for p in first], [p.posterior for p in last]):  # fmt: skip
+        low, high = mean_interval(values)
+        cells.append(f"{num(fmean(values))} ({num(low)} – {num(high)}, n = {len(values)})")
+    paired = _paired(first, last)
+    low, high = mean_interval(paired)
+    cells.append(f"{num(fmean(paired))} ({num(low)} – {num(high)}, n = {len(paired)})")
+    figures = [
+        Cited(p.target, p.source, f"results.{p.name}.{row.method}.values.{p.field}")
+        for p in [*first, *last]
+    ] + [
+        Cited(p.posterior, p.source, f"results.{p.name}.{row.method}.references.posterior.tvd")
+        for p in [*first, *last]
+    ]
+    run = row.source.files[first[0].name]
+    return Line(
+        row.label, row.method, cells, figures, command(run, f"{family}_*", row.method),
+        any(row.stale.get(p.name) for p in [*first, *last]),
+    )  # fmt: skip
+
+
+def _paired(first: Sequence[_Point], last: Sequence[_Point]) -> list[float]:
+    """TVD to the posterior at the last N minus at the first, per theta both have."""
+    at_first = {p.theta: p.posterior for p in first}
+    return [p.posterior - at_first[p.theta] for p in last if p.theta in at_first]
+
+
+def _in_context_statement(row: _Row, family: str, line: Line) -> str:
+    change = line.cells[-1]
+    mean = float(change.split(" (")[0])
+    low, high = (float(x) for x in change.split("(")[1].split(",")[0].split(" – "))
+    if high < 0:
+        verdict = "moves toward the posterior predictive"
+    elif low > 0:
+        verdict = "moves away from the posterior predictive"
+    else:
+        verdict = "inconclusive: the interval of the change contains 0"
+    return (
+        f"{row.label} ({row.method}), {family}: TVD to the posterior changes by {num(mean)} "
+        f"from N = {FIRST_N} to N = {LAST_N} (95% interval {num(low)} – {num(high)}): {verdict}."
+    )
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean over ``values`` (seeded)."""
+    data = np.asarray(values, dtype=float)
+    if len(data) < 2:
+        return float(data.mean()), float(data.mean())
+    rng = np.random.default_rng(BOOT_SEED)
+    means = data[rng.integers(0, len(data), size=(N_BOOT, len(data)))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def verbalized(rows: Sequence[_Row]) -> Finding:
+    """The dice task of the Verbalized Sampling paper: KL(empirical || uniform) by method."""
+    finding = Finding(
+        "verbalized-sampling",
+        "Does verbalized sampling lower the marginal distance, and what within-call "
+        "dependence does it cost? KL(answers || fair die) on dice_d6 by method.",
+        ["task", "KL(empirical ‖ target)", "TVD", "n", "distinct share per call (i.i.d.)"],
+    )
+    for row in rows:
+        if row.method not in ("direct", "vs_standard", "vs_cot", "vs_multi", "sequence"):
+            continue
+        found = row.data("dice_d6")
+        if found is None:
+            continue
+        data, run = found
+        kl, tvd = data.entry.values.get("kl_empirical_target"), data.entry.values.get("tvd")
+        if kl is None or tvd is None:
+            continue
+        base = f"results.dice_d6.{row.method}"
+        dependence = data.entry.dependence
+        dep = "—"
+        if dependence is not None and dependence.distinct_rate is not None:
+            expected = dependence.expected_distinct_rate
+            dep = f"{num(dependence.distinct_rate)} ({'—' if expected is None else num(expected)})"
+        finding.lines.append(
+            Line(
+                row.label,
+                row.method,
+                ["dice_d6", num(kl), num(tvd), str(data.entry.n_valid), dep],
+                [
+                    Cited(kl, run.path.name, f"{base}.values.kl_empirical_target"),
+                    Cited(tvd, run.path.name, f"{base}.values.tvd"),
+                ],
+                command(run, "dice_d6", row.method),
+                bool(row.stale.get("dice_d6")),
+            )
+        )
+    finding.published.append(
+        Published(
+            "KL(empirical ‖ uniform) on their dice task, mean of 7 frontier models, 600 rolls, "
+            "temperature 0.7: Direct and VS-Standard",
+            "0.926 and 0.027",
+            "Zhang et al. 2025, Verbalized Sampling (arXiv 2510.01171)",
+        )
+    )
+    methods = {line.method for line in finding.lines if not line.stale}
+    if len(methods) < 2:
+        finding.note = (
+            "Inconclusive here: the published results hold no current row of a verbalized "
+            "method beside direct for the same model (stale rows are listed, marked)."
+        )
+    return finding
+
+
+def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
+    """Whether a model's exact probabilities and its sampled answers tell the same story."""
+    finding = Finding(
+        "exact-vs-sampled",
+        "Do exact (logprob) and sampled (direct) distributions agree? Per model, the tasks "
+        "both measured: median TVD to the target each way, and the share of tasks where "
+        "the sampled TVD lies inside its own 95% interval of the exact one's.",
+        ["tasks", "median TVD, exact", "median TVD, sampled", "sampled interval holds exact"],
+    )
+    by_model: dict[str, dict[str, _Row]] = {}
+    for row in rows:
+        by_model.setdefault(row.model.key(), {})[row.method] = row
+    for methods in by_model.values():
+        exact, sampled = methods.get("logprob"), methods.get("direct")
+        if exact is None or sampled is None:
+            continue
+        pairs = []
+        for name in sorted(set(exact.source.tasks) & set(sampled.source.tasks)):
+            e, s = exact.source.tasks[name].entry, sampled.source.tasks[name].entry
+            e_tvd, s_tvd, s_ci = e.values.get("tvd"), s.values.get("tvd"), s.intervals.get("tvd")
+            if e_tvd is not None and s_tvd is not None and s_ci is not None:
+                pairs.append((e_tvd, s_tvd, s_ci[0] <= e_tvd <= s_ci[1]))
+        if not pairs or exact.stale or sampled.stale:
+            continue
+        held = sum(p[2] for p in pairs)
+        ci = wilson_interval(held, len(pairs))
+        finding.lines.append(
+            Line(
+                sampled.label,
+                "logprob vs direct",
+                [
+                    str(len(pairs)),
+                    num(float(np.median([p[0] for p in pairs]))),
+                    num(float(np.median([p[1] for p in pairs]))),
+                    f"{pct(held / len(pairs))} ({pct(ci.low)} – {pct(ci.high)})",
+                ],
+                [],
+                f"randbench run --model {sampled.model.backend} --method direct,logprob",
+                bool(exact.stale or sampled.stale),
+            )
+        )
+        finding.statements.append(
+            f"{sampled.label}: over {len(pairs)} tasks both measured, the sampled TVD's 95% "
+            f"interval holds the exact TVD on {held} ({pct(held / len(pairs))}, Wilson "
+            f"{pct(ci.low)} – {pct(ci.high)}); the rest disagree beyond sampling noise "
+            "(the exact rows score only the listed wordings of each answer)."
+        )
+    return finding
+
+
+def unpassed(rows: Sequence[_Row]) -> Finding:
+    """Tasks every current sampled row fails (goodness of fit rejected)."""
+    finding = Finding(
+        "no-model-passes",
+        f"Which tasks does no model pass? A row fails a task when its goodness-of-fit "
+        f"p-value is below {PASS_ALPHA}; counted over the current direct rows.",
+        ["category", "tasks measured", "failed by every row", "examples"],
+    )
+    current = [r for r in rows if r.method == "direct" and not r.stale]
+    tested: dict[str, list[tuple[str, bool]]] = {}
+    for row in current:
+        for name, data in row.source.tasks.items():
+            p = data.entry.p_value
+            if p is not None:
+                tested.setdefault(name, []).append((data.entry.task.category, p < PASS_ALPHA))
+    by_category: dict[str, list[str]] = {}
+    failed_all: dict[str, list[str]] = {}
+    for name, results in sorted(tested.items()):
+        category = results[0][0]
+        by_category.setdefault(category, []).append(name)
+        if all(failed for _, failed in results):
+            failed_all.setdefault(category, []).append(name)
+    for category, names in sorted(by_category.items()):
+        failed = failed_all.get(category, [])
+        finding.lines.append(
+            Line(
+                "direct rows",
+                f"{len(current)} models",
+                [
+                    category,
+                    str(len(names)),
+                    str(len(failed)),
+                    ", ".join(failed[:4]) + (" …" if len(failed) > 4 else ""),
+                ],
+                [],
+                "randbench run --model MODEL --tasks all",
+            )
+        )
+    total = sum(len(v) for v in by_category.values())
+    failing = sum(len(v) for v in failed_all.values())
+    if total:
+        finding.statements.append(
+            f"{failing} of {total} tested tasks ({pct(failing / total)}) are failed by every "
+            f"current direct row ({', '.join(sorted(r.label for r in current))})."
+        )
+    finding.published.append(
+        Published(
+            "UnpredictaBench KS@100 (share of problems whose 100 samples a KS test does not "
+            "reject), frontier models",
+            "about 0 to 20%, none above 40%",
+            "Abaskohi et al. 2026 (arXiv 2606.06622)",
+        )
+    )
+    return finding
+
+
+def cited_numbers(findings: Findings) -> Iterable[Cited]:
+    for finding in findings.findings:
+        for line in finding.lines:
+            yield from line.figures
+
+
+GENERATED = "Generated by `randbench report` from the result files; do not edit by hand."
+
+
+def findings_markdown(findings: Findings, results_dir: str = "results/") -> str:
+    """docs/findings.md: each question, what the results say, the numbers and commands."""
+    out = [
+        "# What randbench has found",
+        "",
+        GENERATED,
+        "",
+        f"Rebuild: `randbench report {results_dir} -o docs/findings.md`. The leaderboard's "
+        "findings page is built from the same results (`randbench leaderboard build`).",
+        "",
+    ]
+    for finding in findings.findings:
+        out += [f"## {finding.key}", "", finding.question, ""]
+        out += [f"- {s}" for s in finding.statements]
+        if finding.note:
+            out += ["", finding.note]
+        out += ["", "| model | method | " + " | ".join(finding.columns) + " | command |",
+                "|---" * (len(finding.columns) + 3) + "|"]  # fmt: skip
+        for line in finding.lines:
+            method = line.method + (" (stale)" if line.stale else "")
+            cells = " | ".join(c.replace("|", "\\|") for c in line.cells)
+            out.append(f"| {line.model} | {method} | {cells} | `{line.command}` |")
+        if finding.published:
+            out += ["", "Published figures on the same task:", ""]
+            out += [f"- {p.what}: **{p.value}** ({p.source})" for p in finding.published]
+        out.append("")
+    out += ["## Sources", "", *[f"- `results/{name}`" for name in findings.files], ""]
+    return "\n".join(out)
