@@ -370,38 +370,43 @@ def verbalized(rows: Sequence[_Row]) -> Finding:
     finding = Finding(
         "verbalized-sampling",
         "Does verbalized sampling lower the marginal distance, and what within-call "
-        "dependence does it cost? KL(answers || fair die) on dice_d6 by method.",
-        ["task", "KL(empirical ‖ target)", "TVD", "n", "distinct share per call (i.i.d.)"],
+        "dependence does it cost? KL(answers || fair die) on dice_d6 by method, with the "
+        "share of answers the model wrote in the form the method asks for.",
+        ["task", "readable", "KL(empirical ‖ target)", "TVD", "distinct share per call (i.i.d.)"],
     )
     for row in rows:
-        if row.method not in ("direct", "vs_standard", "vs_cot", "vs_multi", "sequence"):
+        if row.method not in VERBALIZED_METHODS:
             continue
         found = row.data("dice_d6")
         if found is None:
             continue
         data, run = found
-        kl, tvd = data.entry.values.get("kl_empirical_target"), data.entry.values.get("tvd")
-        if kl is None or tvd is None:
-            continue
+        entry = data.entry
         base = f"results.dice_d6.{row.method}"
-        dependence = data.entry.dependence
+        figures = [
+            Cited(entry.n_valid, run.path.name, f"{base}.n_valid"),
+            Cited(entry.n, run.path.name, f"{base}.n"),
+        ]
+        kl, tvd = entry.values.get("kl_empirical_target"), entry.values.get("tvd")
+        if kl is not None and tvd is not None:
+            figures += [Cited(kl, run.path.name, f"{base}.values.kl_empirical_target"),
+                        Cited(tvd, run.path.name, f"{base}.values.tvd")]  # fmt: skip
+        dependence = entry.dependence
         dep = "—"
         if dependence is not None and dependence.distinct_rate is not None:
             expected = dependence.expected_distinct_rate
             dep = f"{num(dependence.distinct_rate)} ({'—' if expected is None else num(expected)})"
-        finding.lines.append(
-            Line(
-                row.label,
-                row.method,
-                ["dice_d6", num(kl), num(tvd), str(data.entry.n_valid), dep],
-                [
-                    Cited(kl, run.path.name, f"{base}.values.kl_empirical_target"),
-                    Cited(tvd, run.path.name, f"{base}.values.tvd"),
-                ],
-                command(run, "dice_d6", row.method),
-                bool(row.stale.get("dice_d6")),
+        readable = f"{entry.n_valid} of {entry.n}"
+        cells = ["dice_d6", readable, "—" if kl is None else num(kl),
+                 "—" if tvd is None else num(tvd), dep]  # fmt: skip
+        line = Line(row.label, row.method, cells, figures, command(run, "dice_d6", row.method),
+                    bool(row.stale.get("dice_d6")))  # fmt: skip
+        finding.lines.append(line)
+        if not line.stale:
+            shown = "no KL: no readable answer" if kl is None else f"KL {num(kl)}"
+            finding.statements.append(
+                f"{row.label} ({row.method}): {readable} answers readable, {shown}."
             )
-        )
     finding.published.append(
         Published(
             "KL(empirical ‖ uniform) on their dice task, mean of 7 frontier models, 600 rolls, "
@@ -410,13 +415,17 @@ def verbalized(rows: Sequence[_Row]) -> Finding:
             "Zhang et al. 2025, Verbalized Sampling (arXiv 2510.01171)",
         )
     )
-    methods = {line.method for line in finding.lines if not line.stale}
-    if len(methods) < 2:
+    current = {line.method for line in finding.lines if not line.stale and line.cells[2] != "—"}
+    if not current & (VERBALIZED_METHODS - {"direct"}):
         finding.note = (
-            "Inconclusive here: the published results hold no current row of a verbalized "
-            "method beside direct for the same model (stale rows are listed, marked)."
+            "Inconclusive: no current verbalized row has a readable answer on dice_d6, so "
+            "the published results cannot say whether verbalized sampling lowers the distance "
+            "for these models; a model this small does not write the JSON the method asks for."
         )
     return finding
+
+
+VERBALIZED_METHODS = frozenset({"direct", "vs_standard", "vs_cot", "vs_multi", "sequence"})
 
 
 def exact_against_sampled(rows: Sequence[_Row]) -> Finding:

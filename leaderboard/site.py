@@ -52,6 +52,14 @@ from randbench.leaderboard.views import (
     semantic_groups,
 )
 
+ROW_GROUPS = (
+    ("sampled", "Sampled: what the model wrote, answer after answer, judged against the "
+     "target. Ranked among themselves."),
+    ("exact", "Exact over the scored answers (logprob): the model's probabilities of the "
+     "task's answers as listed, renormalised; no sampling error, but only the mass those "
+     "answers hold (validity). Ranked among themselves, never with sampled rows."),
+)  # fmt: skip
+"""The index table's row groups, each a table body of its own with what it measures."""
 MARKER = ".randbench-site"
 """A file that marks a folder as a generated site, which a rebuild may replace."""
 STATIC_FILES = ("site.css", "site.js")
@@ -225,7 +233,7 @@ class SiteWriter:
         self._page(
             "index.html", "index.html", data=script_json(self._index_data()), plot=plot,
             columns=INDEX_COLUMNS + (DIVERSITY_COLUMNS if self.board.has_diversity else ()),
-            min_coverage=MIN_COVERAGE,
+            min_coverage=MIN_COVERAGE, groups=ROW_GROUPS,
         )  # fmt: skip
 
     def _index_data(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@
     data.rows.forEach(function (row) {
       self.rows[row.id] = row;
     });
-    Array.prototype.forEach.call(table.tBodies[0].rows, function (tr) {
+    Array.prototype.forEach.call(table.querySelectorAll("tbody tr[data-row]"), function (tr) {
       self.order.push(tr.getAttribute("data-row"));
     });
     this.categories = data.categories.map(function (c) { return c.key; });
@@ -94,12 +94,14 @@
       var c = typeof va === "string" ? va.localeCompare(vb) : va - vb;
       return c !== 0 ? sign * c : self.order.indexOf(a) - self.order.indexOf(b);
     });
-    var body = this.table.tBodies[0];
-    var byId = {};
-    Array.prototype.forEach.call(body.rows, function (tr) {
-      byId[tr.getAttribute("data-row")] = tr;
+    /* each group (sampled rows, exact rows) is its own tbody: rows sort within it */
+    Array.prototype.forEach.call(this.table.tBodies, function (body) {
+      var byId = {};
+      Array.prototype.forEach.call(body.querySelectorAll("tr[data-row]"), function (tr) {
+        byId[tr.getAttribute("data-row")] = tr;
+      });
+      ids.forEach(function (id) { if (byId[id]) body.appendChild(byId[id]); });
     });
-    ids.forEach(function (id) { body.appendChild(byId[id]); });
     Array.prototype.forEach.call(this.table.tHead.rows[0].cells, function (th) {
       var sortKey = th.getAttribute("data-sort");
       if (sortKey === key) th.setAttribute("aria-sort", sign > 0 ? "ascending" : "descending");
@@ -111,7 +113,7 @@
     var words = this.state.q.toLowerCase().split(/\s+/).filter(Boolean);
     var shown = 0;
     var self = this;
-    Array.prototype.forEach.call(this.table.tBodies[0].rows, function (tr) {
+    Array.prototype.forEach.call(this.table.querySelectorAll("tbody tr[data-row]"), function (tr) {
       var row = self.rows[tr.getAttribute("data-row")];
       var text = (row.model + " " + row.method).toLowerCase();
       var keep = words.every(function (w) { return text.indexOf(w) >= 0; });
@@ -135,7 +137,7 @@
 
   Board.prototype.scores = function () {
     var self = this;
-    Array.prototype.forEach.call(this.table.tBodies[0].rows, function (tr) {
+    Array.prototype.forEach.call(this.table.querySelectorAll("tbody tr[data-row]"), function (tr) {
       var values = self.overall(tr.getAttribute("data-row"));
       var rank = tr.querySelector('[data-col="rank"]');
       var overall = tr.querySelector('[data-col="overall"]');

@@ -26,7 +26,11 @@ def numbers(texts: list[str]) -> list[float]:
 
 def test_index_loads_clean_and_offline(site: Path, tab: Tab, tmp_path: Path) -> None:
     page = tab.open(site, "index.html")
-    assert page.locator("#board tbody tr").count() == 7
+    assert page.locator("#board tbody tr[data-row]").count() == 7
+    groups = page.locator("#board tbody").all()
+    assert [g.get_attribute("data-group") for g in groups] == ["sampled", "exact"]
+    for group in groups:
+        assert "Ranked among themselves" in group.locator("tr.group-head th").inner_text()
     assert page.locator("#status").inner_text() == "7 of 7 rows"
     image = page.locator("figure.plot img")
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -45,8 +49,8 @@ def test_references_and_partial_rows_are_marked_and_not_ranked(site: Path, tab: 
     page = tab.open(site, "index.html")
     models, ranks = column(page, "model"), column(page, "rank")
     exact = ["exact over the scored answers" in m for m in column(page, "method")]
-    assert exact == [False] * 3 + [True] * 3 + [False], "references (sampled, exact), then the rest"
-    assert models[-1].startswith("scored:")
+    assert exact == [False] * 4 + [True] * 3, "the sampled table, then the exact one"
+    assert models[3].startswith("scored:"), "references first in their table, then the rest"
     for model, rank in zip(models, ranks, strict=True):
         assert rank == ("—" if model.startswith("scored:") else "ref"), (model, rank)
     cells = page.locator('#board tbody td[data-col="model"]')
@@ -62,19 +66,29 @@ def test_references_and_partial_rows_are_marked_and_not_ranked(site: Path, tab: 
     tab.check_clean()
 
 
+def in_group(page: Page, group: str, key: str) -> list[str]:
+    """One column of one table body (sampled or exact rows): rows sort within their group."""
+    cells = page.locator(
+        f'#board tbody[data-group="{group}"] tr:not([hidden]) td[data-col="{key}"]'
+    )
+    return [t.strip() for t in cells.all_inner_texts()]
+
+
 def test_sorting(site: Path, tab: Tab) -> None:
     page = tab.open(site, "index.html")
     page.locator('th[data-sort="overall"] button').click()
-    scores = numbers(column(page, "overall"))
-    assert scores == sorted(scores, reverse=True)
+    scores = {g: numbers(in_group(page, g, "overall")) for g in ("sampled", "exact")}
+    for group in scores.values():
+        assert len(group) >= 3 and group == sorted(group, reverse=True)
     assert page.locator('th[data-sort="overall"]').get_attribute("aria-sort") == "descending"
     page.locator('th[data-sort="overall"] button').click()
-    assert numbers(column(page, "overall")) == sorted(scores)
+    for name, group in scores.items():
+        assert numbers(in_group(page, name, "overall")) == sorted(group)
     page.locator('th[data-sort="model"] button').click()
-    models = column(page, "model")
+    models = [m.split(" ")[0] for m in in_group(page, "sampled", "model")]
     assert models == sorted(models, key=str.lower) or models == sorted(models)
     page.locator('th[data-sort="validity"] button').click()
-    validity = [float(v.rstrip("%")) for v in column(page, "validity")]
+    validity = [float(v.rstrip("%")) for v in in_group(page, "exact", "validity")]
     assert validity == sorted(validity, reverse=True)
     assert "sort=validity%3Adesc" in page.url
     tab.check_clean()
@@ -95,7 +109,7 @@ def test_filtering(site: Path, tab: Tab) -> None:
 
 def test_category_and_column_toggles(site: Path, tab: Tab) -> None:
     page = tab.open(site, "index.html")
-    oracle_row = page.locator("#board tbody tr").first
+    oracle_row = page.locator("#board tbody tr[data-row]").first
     everything = oracle_row.locator('td[data-col="overall"]').inner_text()
     games = oracle_row.locator('td[data-col="cat-games"]').inner_text()
     for box in page.locator("#cat-toggles input").all():
