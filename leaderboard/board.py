@@ -153,6 +153,8 @@ class Row:
     """The oracle or the constant answer: a line on the scale, not a ranked row."""
     coverage: tuple[int, int] = (0, 0)
     """Scored tasks measured of the reference task set of its kind, and the set's size."""
+    coverage_by_category: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The same per category of the reference set."""
 
     @property
     def label(self) -> str:
@@ -240,8 +242,14 @@ def _mark_references_and_coverage(rows: Sequence[Row]) -> None:
         row.reference = is_reference(row.model.backend)
     kinds = [(r.exact, r.method, r.reference, scored(r.tasks)) for r in rows]
     references = reference_sets(kinds)
+    category = {name: s.category for r in rows for name, s in r.tasks.items()}
     for row in rows:
-        row.coverage = coverage(scored(row.tasks), references[(row.exact, row.method)])
+        reference = references[(row.exact, row.method)]
+        row.coverage = coverage(scored(row.tasks), reference)
+        row.coverage_by_category = {
+            c: coverage(scored(row.tasks), {n for n in reference if category[n] == c})
+            for c in sorted({category[n] for n in reference})
+        }
         row.ranked = row.ranked and not row.reference and covers(row.coverage)
 
 

@@ -143,18 +143,65 @@ def paired_ranks(
     return ranks
 
 
-def _better(b: _Means, a: _Means, subset: Sequence[str] | None) -> bool:
-    """Whether ``b`` beats ``a`` on the categories of ``subset`` they share, beyond noise."""
-    cats = [c for c in b.points if subset is None or c in subset]
+def _difference(
+    b: _Means, a: _Means, subset: Sequence[str] | None
+) -> tuple[float, np.ndarray, list[str]] | None:
+    """B − A on the categories of ``subset`` both measured: the point difference of the
+    mean of category means, its bootstrap replicates, and the categories; None without any."""
+    cats = sorted(c for c in b.points if subset is None or c in subset)
     if not cats:
-        return False
+        return None
     point = float(np.mean([b.points[c] for c in cats]) - np.mean([a.points[c] for c in cats]))
-    difference = np.mean([b.replicates[c] for c in cats], axis=0) - np.mean(
+    replicates = np.mean([b.replicates[c] for c in cats], axis=0) - np.mean(
         [a.replicates[c] for c in cats], axis=0
     )
-    if np.ptp(difference) < TIE:
+    return point, replicates, cats
+
+
+def _better(b: _Means, a: _Means, subset: Sequence[str] | None) -> bool:
+    """Whether ``b`` beats ``a`` on the categories of ``subset`` they share, beyond noise."""
+    found = _difference(b, a, subset)
+    if found is None:
+        return False
+    point, replicates, _ = found
+    if np.ptp(replicates) < TIE:
         return point > TIE
-    return bool(np.percentile(difference, 100 * ALPHA / 2) > 0)
+    return bool(np.percentile(replicates, 100 * ALPHA / 2) > 0)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Row A minus row B on the tasks both measured: the score difference (mean of the
+    category means), its 95% bootstrap interval, and the common tasks."""
+
+    point: float
+    low: float
+    high: float
+    tasks: int
+    categories: tuple[str, ...]
+
+    @property
+    def verdict(self) -> str:
+        if self.low > 0:
+            return "A better"
+        if self.high < 0:
+            return "B better"
+        return "not separated"
+
+
+def paired_difference(
+    a: dict[str, TaskScore], b: dict[str, TaskScore], subset: Sequence[str] | None = None
+) -> Difference | None:
+    """A − B on their common tasks (only ``subset``'s categories when given); None when
+    they share no scored task there."""
+    mine, theirs = _common_means(a, b)
+    found = _difference(mine, theirs, subset)
+    if found is None:
+        return None
+    point, replicates, cats = found
+    low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    common = sum(1 for n in scored(a) & scored(b) if a[n].category in cats)
+    return Difference(point, float(low), float(high), common, tuple(cats))
 
 
 def rank_groups(

@@ -46,6 +46,7 @@ from randbench.leaderboard.views import (
     compliance_series,
     curve_table,
     diversity_record,
+    pair_views,
     plot_label,
     poisson_series,
     sample_records,
@@ -192,6 +193,8 @@ class SiteWriter:
         self._tasks_page()
         self._finetune_page()
         self._page("findings.html", "findings.html", findings=self.findings)
+        self._page("compare_models.html", "compare_models.html", kinds=pair_views(self.board),
+                   categories=self.board.categories)  # fmt: skip
         self._in_context()
         for model_slug, rows in self.board.models().items():
             self._model(model_slug, sorted(rows, key=lambda r: r.method))

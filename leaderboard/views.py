@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from randbench.leaderboard import plots
-from randbench.leaderboard.board import DiversitySummary, Row
+from randbench.leaderboard.board import Board, DiversitySummary, Row
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint
 from randbench.leaderboard.load import TaskData
+from randbench.leaderboard.ranking import Difference, paired_difference
 from randbench.leaderboard.scoring import Aggregate
 
 DIVERSITY_COLUMNS = (
@@ -155,4 +156,36 @@ def candidates(data: TaskData) -> list[tuple[str, float | None, float, float]]:
     for value, lp, p in zip(support, data.logprobs, target, strict=True):
         model = 0.0 if lp is None else math.exp(lp) / total
         out.append((show(value), lp, model, float(p)))
+    return out
+
+
+@dataclass
+class PairView:
+    """Row A against row B on the tasks both measured (randbench.leaderboard.ranking)."""
+
+    a: Row
+    b: Row
+    overall: Difference
+    categories: dict[str, Difference | None]
+
+
+def pair_views(board: Board) -> dict[str, list[PairView]]:
+    """Sampled and exact: each ranked row against the ranked rows below it, and each partial
+    row (not a reference, not stale) against every ranked row of its kind."""
+    out: dict[str, list[PairView]] = {}
+    for kind, exact in (("sampled", False), ("exact", True)):
+        ranked = [r for r in board.rows if r.exact == exact and r.ranked]
+        others = [r for r in board.rows if r.exact == exact and not r.ranked]
+        partial = [r for r in others if not r.reference and not r.stale]
+        pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
+        pairs += [(a, b) for a in partial for b in ranked]
+        views = []
+        for a, b in pairs:
+            overall = paired_difference(a.tasks, b.tasks)
+            if overall is None:
+                continue
+            categories = {c: paired_difference(a.tasks, b.tasks, [c]) for c in board.categories}
+            views.append(PairView(a, b, overall, categories))
+        if views:
+            out[kind] = views
     return out

@@ -86,6 +86,7 @@ def _same(old: Any, new: Any, where: str) -> None:
         assert old == new and type(old) is type(new), f"{where}: {old!r} became {new!r}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", COMMITTED, ids=[p.name for p in COMMITTED])
 def test_every_committed_file_reads_and_writes_back_unchanged(path: Path) -> None:
     """The schema declares every field the harness ever wrote: nothing is lost or altered

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # pip builds and installs a distribution; three subprocess runs
+
 PYPROJECT = """\
 [build-system]
 requires = ["setuptools"]

@@ -95,7 +95,8 @@ def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not any((ROOT / "results").glob("results_*.json")):
         pytest.fail("results/ holds no result files: the committed runs are missing")
     out = tmp_path_factory.mktemp("real-site") / "site"
-    invoke("leaderboard", "build", str(ROOT / "results"), "-o", str(out), "--tasks", REAL_TASKS)
+    invoke("leaderboard", "build", str(ROOT / "results"), "-o", str(out), "--tasks", REAL_TASKS,
+           "--bootstrap", "200")  # fmt: skip
     return out
 
 

@@ -343,3 +343,24 @@ def test_the_findings_page_of_the_published_site(real_site: Path, tab: Tab) -> N
             assert cells[4] == f"{100 * share:.1f}%", cells
     assert checked > 50
     tab.check_clean()
+
+
+@pytest.mark.slow
+def test_the_comparison_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
+    """Reached from the index: SmolLM2 against Gemma 3, sampled and exact apart, each
+    difference inside its interval."""
+    index = tab.open(real_site, "index.html")
+    index.locator("header nav a", has_text="Compare").click()
+    page = tab.page
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert page.url.endswith("/compare_models.html")
+    for kind in ("sampled", "exact"):
+        rows = page.locator(f"section#{kind} table tbody tr")
+        assert rows.count() >= 1, kind
+        texts = " ".join(rows.all_inner_texts())
+        assert "smollm2" in texts and "gemma3" in texts, kind
+        for row in rows.all():
+            low, point, high = (float(row.get_attribute(k) or "nan")
+                                for k in ("data-low", "data-point", "data-high"))  # fmt: skip
+            assert low <= point <= high
+    tab.check_clean()

@@ -3,14 +3,18 @@ better on its tasks than a complete row, a row lacks a category, and the oracle 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import randbench
 from randbench.leaderboard.board import Board, Row, build_board
 from randbench.leaderboard.load import load_results
-from randbench.leaderboard.ranking import MIN_COVERAGE, paired_ranks
+from randbench.leaderboard.ranking import MIN_COVERAGE, paired_difference, paired_ranks
 from randbench.leaderboard.scoring import TaskScore
+from randbench.leaderboard.site import SiteWriter
+from randbench.leaderboard.views import pair_views
 
 from .conftest import write_as
 
@@ -43,6 +47,7 @@ def test_a_partial_row_is_not_ranked_above_a_complete_one(board: Board) -> None:
     assert partial.overall.score > complete.overall.score + 0.5
     assert not partial.ranked and partial.overall.rank is None
     assert partial.coverage == (1, 4) and MIN_COVERAGE > 1 / 4
+    assert partial.coverage_by_category == {"basic": (0, 2), "games": (1, 2)}
     assert complete.ranked and complete.coverage == (4, 4)
     assert row(board, "complete_and_perfect").overall.rank == 1
     assert complete.overall.rank == 2
@@ -88,3 +93,32 @@ def test_rows_are_compared_on_the_tasks_both_measured() -> None:
     assert paired_ranks([a, close], [None]) == [[1, 1]]
     apart = {"t9": _score("t9", "basic", 0.1, 0.01, 8)}
     assert paired_ranks([a, apart], [None]) == [[1, 1]], "no common task: not comparable"
+
+
+def test_the_comparison_shows_each_pair_on_common_tasks(board: Board, tmp_path: Path) -> None:
+    """The difference behind a rank, with its interval: perfect minus constant is about
+    100 points and separated; the partial row is compared with each ranked row on its one
+    task; the page lists the same numbers."""
+    perfect, constant = row(board, "complete_and_perfect"), row(board, "complete_but_constant")
+    difference = paired_difference(perfect.tasks, constant.tasks)
+    assert difference is not None and difference.tasks == 4
+    assert difference.point == pytest.approx(1.0, abs=0.1) and difference.low > 0
+    assert difference.verdict == "A better"
+    games = paired_difference(perfect.tasks, constant.tasks, ["games"])
+    assert games is not None and games.tasks == 2 and games.categories == ("games",)
+    partial = row(board, "partial_but_perfect")
+    on_one = paired_difference(partial.tasks, constant.tasks)
+    assert on_one is not None and on_one.tasks == 1
+    views = pair_views(board)
+    assert set(views) == {"sampled"}, "exact rows here are references only"
+    pairs = {(v.a.model.backend, v.b.model.backend) for v in views["sampled"]}
+    assert pairs == {
+        ("complete_and_perfect", "complete_but_constant"),
+        ("partial_but_perfect", "complete_and_perfect"),
+        ("partial_but_perfect", "complete_but_constant"),
+    }
+    writer = SiteWriter(tmp_path, board, 200)
+    writer.write_all()
+    page = (tmp_path / "compare_models.html").read_text(encoding="utf-8")
+    assert page.count("<tr data-a=") == 3
+    assert f'data-point="{difference.point}"' in page and "A better" in page
