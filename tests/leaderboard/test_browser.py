@@ -20,6 +20,15 @@ def column(page: Page, key: str) -> list[str]:
     return [t.strip() for t in cells.all_inner_texts()]
 
 
+def from_the_nav(tab: Tab, site: Path, link: str, page_name: str) -> Page:
+    """Open the index, follow a link of the header's nav, and wait for the page's script."""
+    tab.open(site, "index.html").locator("header nav a", has_text=link).click()
+    page = tab.page
+    page.wait_for_selector("html[data-ready='true']", state="attached")
+    assert page.url.endswith(f"/{page_name}")
+    return page
+
+
 def numbers(texts: list[str]) -> list[float]:
     return [float(t) for t in texts if t not in ("—", "")]
 
@@ -294,11 +303,7 @@ def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
 def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
     """Reached from the index; every plot loads and has a table of its numbers beside it;
     SmolLM2's curves hold both the logprob and the direct rows."""
-    index = tab.open(real_site, "index.html")
-    index.locator("header nav a", has_text="In-context").click()
-    page = tab.page
-    page.wait_for_selector("html[data-ready='true']", state="attached")
-    assert page.url.endswith("/in_context.html")
+    page = from_the_nav(tab, real_site, "In-context", "in_context.html")
     images = page.locator("section.in-context figure.plot img")
     assert images.count() >= 5
     for i in range(images.count()):
@@ -322,11 +327,7 @@ def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) ->
 def test_the_findings_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
     """Reached from the index; every row's cited numbers are the committed files' own, and
     its cells show them."""
-    index = tab.open(real_site, "index.html")
-    index.locator("header nav a", has_text="Findings").click()
-    page = tab.page
-    page.wait_for_selector("html[data-ready='true']", state="attached")
-    assert page.url.endswith("/findings.html")
+    page = from_the_nav(tab, real_site, "Findings", "findings.html")
     for key in ("mode-collapse", "no-model-passes"):  # the real site leaves out the Bayesian tasks
         assert page.locator(f"section#{key} table tbody tr").count() >= 1, key
     checked = 0
@@ -349,11 +350,7 @@ def test_the_findings_page_of_the_published_site(real_site: Path, tab: Tab) -> N
 def test_the_comparison_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
     """Reached from the index: SmolLM2 against Gemma 3, sampled and exact apart, each
     difference inside its interval."""
-    index = tab.open(real_site, "index.html")
-    index.locator("header nav a", has_text="Compare").click()
-    page = tab.page
-    page.wait_for_selector("html[data-ready='true']", state="attached")
-    assert page.url.endswith("/compare_models.html")
+    page = from_the_nav(tab, real_site, "Compare", "compare_models.html")
     for kind in ("sampled", "exact"):
         rows = page.locator(f"section#{kind} table tbody tr")
         assert rows.count() >= 1, kind
