@@ -65,6 +65,8 @@ class Line:
     figures: list[Cited]
     command: str
     stale: bool = False
+    numbers: dict[str, float] = field(default_factory=dict)
+    """The unrounded figures its statement is judged on (the cells are rounded for show)."""
 
     @property
     def cited_json(self) -> str:
@@ -200,6 +202,7 @@ def _mode_line(row: _Row, task: str, data: TaskData, run: RunFile) -> Line | Non
     base = f"results.{task}.{row.method}"
     largest = float(np.max(data.target.probabilities()))
     figures = [Cited(share, run.path.name, f"{base}.values.mode_share")]
+    numbers = {"share": share, "largest": largest}
     if entry.is_exact:
         modal = max(entry.distribution, key=lambda k: entry.distribution[k])
         interval, n = "exact", "exact"
@@ -211,25 +214,25 @@ def _mode_line(row: _Row, task: str, data: TaskData, run: RunFile) -> Line | Non
         k = round(share * entry.n_valid)
         ci = wilson_interval(k, entry.n_valid)
         interval = f"{pct(ci.low)} – {pct(ci.high)}"
+        numbers["low"] = ci.low
         n = f"{entry.n_valid} of {entry.n}"
         figures.append(Cited(entry.n_valid, run.path.name, f"{base}.n_valid"))
         figures.append(Cited(entry.n, run.path.name, f"{base}.n"))
     return Line(
         row.label, row.method, [task, modal, pct(share), interval, n, pct(largest)],
-        figures, command(run, task, row.method), bool(row.stale.get(task)),
+        figures, command(run, task, row.method), bool(row.stale.get(task)), numbers,
     )  # fmt: skip
 
 
 def _mode_statement(row: _Row, task: str, line: Line) -> str:
     _, modal, share, interval, n, largest = line.cells
-    times = line.figures[0].value / (float(largest.rstrip("%")) / 100)
-    if interval == "exact":
+    times = line.numbers["share"] / line.numbers["largest"]
+    if "low" not in line.numbers:
         return (
             f"{row.label} ({row.method}), {task}: {share} of its probability on {modal!r}, "
             f"{times:.1f} times the target's largest probability ({largest}); exact."
         )
-    low = float(interval.split(" – ")[0].rstrip("%")) / 100
-    if low > float(largest.rstrip("%")) / 100:
+    if line.numbers["low"] > line.numbers["largest"]:
         verdict = "collapsed: the whole interval lies above the target's largest probability"
     else:
         verdict = "inconclusive: the interval reaches the target's largest probability"
@@ -318,6 +321,7 @@ def _in_context_line(row: _Row, family: str) -> Line | None:
     paired = _paired(first, last)
     low, high = mean_interval(paired)
     cells.append(f"{num(fmean(paired))} ({num(low)} – {num(high)}, n = {len(paired)})")
+    numbers = {"change": fmean(paired), "low": low, "high": high}
     figures = [
         Cited(p.target, p.source, f"results.{p.name}.{row.method}.values.{p.field}")
         for p in [*first, *last]
@@ -328,7 +332,7 @@ def _in_context_line(row: _Row, family: str) -> Line | None:
     run = row.source.files[first[0].name]
     return Line(
         row.label, row.method, cells, figures, command(run, f"{family}_*", row.method),
-        any(row.stale.get(p.name) for p in [*first, *last]),
+        any(row.stale.get(p.name) for p in [*first, *last]), numbers,
     )  # fmt: skip
 
 
@@ -339,9 +343,7 @@ def _paired(first: Sequence[_Point], last: Sequence[_Point]) -> list[float]:
 
 
 def _in_context_statement(row: _Row, family: str, line: Line) -> str:
-    change = line.cells[-1]
-    mean = float(change.split(" (")[0])
-    low, high = (float(x) for x in change.split("(")[1].split(",")[0].split(" – "))
+    mean, low, high = line.numbers["change"], line.numbers["low"], line.numbers["high"]
     if high < 0:
         verdict = "moves toward the posterior predictive"
     elif low > 0:

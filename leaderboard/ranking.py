@@ -194,14 +194,26 @@ def paired_difference(
 ) -> Difference | None:
     """A − B on their common tasks (only ``subset``'s categories when given); None when
     they share no scored task there."""
+    return paired_differences(a, b, [subset])[0]
+
+
+def paired_differences(
+    a: dict[str, TaskScore], b: dict[str, TaskScore], subsets: Sequence[Sequence[str] | None]
+) -> list[Difference | None]:
+    """:func:`paired_difference` for each subset, the common-task means computed once."""
     mine, theirs = _common_means(a, b)
-    found = _difference(mine, theirs, subset)
-    if found is None:
-        return None
-    point, replicates, cats = found
-    low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    common = sum(1 for n in scored(a) & scored(b) if a[n].category in cats)
-    return Difference(point, float(low), float(high), common, tuple(cats))
+    common = scored(a) & scored(b)
+    out: list[Difference | None] = []
+    for subset in subsets:
+        found = _difference(mine, theirs, subset)
+        if found is None:
+            out.append(None)
+            continue
+        point, replicates, cats = found
+        low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+        tasks = sum(1 for n in common if a[n].category in cats)
+        out.append(Difference(point, float(low), float(high), tasks, tuple(cats)))
+    return out
 
 
 def rank_groups(

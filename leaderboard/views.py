@@ -12,7 +12,7 @@ from randbench.leaderboard import plots
 from randbench.leaderboard.board import Board, DiversitySummary, Row
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint
 from randbench.leaderboard.load import TaskData
-from randbench.leaderboard.ranking import Difference, paired_difference
+from randbench.leaderboard.ranking import Difference, paired_differences
 from randbench.leaderboard.scoring import Aggregate
 
 DIVERSITY_COLUMNS = (
@@ -181,10 +181,11 @@ def pair_views(board: Board) -> dict[str, list[PairView]]:
         pairs += [(a, b) for a in partial for b in ranked]
         views = []
         for a, b in pairs:
-            overall = paired_difference(a.tasks, b.tasks)
+            subsets: list[list[str] | None] = [None, *([c] for c in board.categories)]
+            overall, *by_category = paired_differences(a.tasks, b.tasks, subsets)
             if overall is None:
                 continue
-            categories = {c: paired_difference(a.tasks, b.tasks, [c]) for c in board.categories}
+            categories = dict(zip(board.categories, by_category, strict=True))
             views.append(PairView(a, b, overall, categories))
         if views:
             out[kind] = views
