@@ -187,15 +187,23 @@ def _valid_part(data: dict[str, Any], error: ValidationError) -> TaskSpec | None
         return None
     fields: dict[str, Any] = {}
     for name, info in TaskSpec.model_fields.items():
-        if name in data and name not in broken:
-            fields[name] = TaskSpec.model_validate({**_PLACEHOLDERS, name: data[name]}).__dict__[
-                name
-            ]
+        alone = _alone(name, data[name]) if name in data and name not in broken else None
+        if alone is not None:
+            fields[name] = alone.__dict__[name]
         elif not info.is_required():
             fields[name] = info.get_default(call_default_factory=True)
         else:
             fields[name] = None
     return TaskSpec.model_construct(**fields)
+
+
+def _alone(name: str, value: Any) -> TaskSpec | None:
+    """The spec with ``value`` as its only real field, or None when the field is valid only
+    beside others (``split: heldout`` needs ``novelty``: that rule reports it)."""
+    try:
+        return TaskSpec.model_validate({**_PLACEHOLDERS, name: value})
+    except ValidationError:
+        return None
 
 
 _PLACEHOLDERS: dict[str, Any] = {
@@ -315,6 +323,7 @@ def _concrete(
         target=target,
         samples=spec.samples,
         split=spec.split,
+        novelty=spec.novelty,
         generation=spec.generation,
         source=spec.source,
         version=spec.version,

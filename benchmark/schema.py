@@ -138,6 +138,10 @@ class TaskSpec(BaseModel):
     posterior predictive of an in-context task whose target is the true theta)."""
     samples: int = Field(default=200, gt=0, le=1_000_000)
     split: Literal["train", "heldout"] = "train"
+    novelty: Literal["parameter", "family", "category"] | None = None
+    """How a held-out task is new to fine-tuning (docs/finetune.md, "The held-out split"):
+    a new ``parameter`` of a trained family, a new ``family`` of a trained category, or a
+    task of a ``category`` none of whose tasks is trained. Required when held out."""
     generation: GenerationDefaults = GenerationDefaults()
     scored_answer: ScoredAnswer = ScoredAnswer()
     methods: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -156,6 +160,17 @@ class TaskSpec(BaseModel):
                 "completion: true sends the prompt as plain text for the model to continue; "
                 "it takes no system and no assistant_prefix (write the whole text in prompt)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _held_out_tasks_say_how_they_are_new(self) -> TaskSpec:
+        if self.split == "heldout" and self.novelty is None:
+            raise ValueError(
+                "split: heldout needs novelty: parameter, family or category "
+                "(how the task is new to fine-tuning; docs/finetune.md)"
+            )
+        if self.split == "train" and self.novelty is not None:
+            raise ValueError("novelty describes a held-out task; a train task takes none")
         return self
 
     @field_validator("group", mode="before")

@@ -30,6 +30,7 @@ class Task:
     target: Target
     samples: int
     split: Literal["train", "heldout"]
+    novelty: Literal["parameter", "family", "category"] | None
     generation: GenerationDefaults
     source: str | None
     version: int

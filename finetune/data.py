@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from randbench.finetune.paraphrase import paraphrases
+from randbench.targets.base import Analysis
 from randbench.tasks import Task
 
 KINDS = ("sft", "distmatch")
@@ -52,6 +53,8 @@ def unfit_reason(task: Task, kind: str, settings: DataSettings) -> str | None:
     """Why ``task`` cannot give ``kind`` training rows, or None when it can."""
     if task.split != "train":
         return "split: heldout (held-out tasks are for evaluation only)"
+    if task.target.analysis is Analysis.OPEN_ENDED:
+        return "open-ended: no target distribution to draw answers from"
     if not task.parser.scorable:
         return f"parser {next(iter(task.answer_spec))} has no answer text to train on"
     if kind == "distmatch":

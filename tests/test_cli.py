@@ -42,9 +42,9 @@ def test_tasks_show_large_and_open_supports() -> None:
 
 
 def test_unknown_task_is_a_clear_error() -> None:
-    result = runner.invoke(app, ["tasks", "show", "dice_d7"])
+    result = runner.invoke(app, ["tasks", "show", "dice_d13"])
     assert result.exit_code == 2
-    assert "no task or group matches 'dice_d7'" in result.output
+    assert "no task or group matches 'dice_d13'" in result.output
 
 
 def test_validate_the_library_is_clean() -> None:

@@ -21,6 +21,7 @@ answer: integer
 target: {uniform_int: {low: 1, high: "{{ sides }}"}}
 samples: 300
 split: heldout
+novelty: parameter
 generation: {temperature: 0.7}
 """
 

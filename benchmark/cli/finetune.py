@@ -158,3 +158,56 @@ def check_command(
         )
     if output is not None:
         output.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+@finetune_app.command("split")
+def split_command(
+    base: Annotated[
+        list[Path] | None, typer.Option(help="Result files of the base model (for --checkpoint).")
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None, typer.Option(help="Result files of a checkpoint of that base model.")
+    ] = None,
+    effect: Annotated[float, typer.Option(help="Change of mean TVD to detect.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Wanted power (two-sided test at 5%).")] = 0.8,
+    include_path: Annotated[list[Path] | None, typer.Option(help="Extra task folders.")] = None,
+) -> None:
+    """The held-out split by novelty and category; with --base and --checkpoint, how many
+    held-out tasks a novelty level needs to detect a change of mean TVD."""
+    import numpy as np
+
+    from randbench.finetune.heldout import (
+        NOVELTY_LEVELS,
+        bootstrap_power,
+        merged_results,
+        split_counts,
+        tasks_needed,
+        tvd_differences,
+    )
+
+    try:
+        tasks = load_tasks(include_path or [])
+    except TaskLoadError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    counts = split_counts(tasks)
+    trained = sum(task.split == "train" for task in tasks)
+    console.print(f"{len(tasks)} tasks: {trained} train, {len(tasks) - trained} held out")
+    for level in NOVELTY_LEVELS:
+        by_category = ", ".join(f"{c} {n}" for c, n in sorted(counts[level].items()))
+        console.print(f"  {level}: {sum(counts[level].values())} ({by_category})")
+    if not base or not checkpoint:
+        return
+
+    differences = tvd_differences(merged_results(base), merged_results(checkpoint))
+    if len(differences) < 2:
+        errors.print("error: the base and checkpoint results share fewer than 2 scored tasks")
+        raise typer.Exit(2)
+    needed = tasks_needed(differences, effect, power=power)
+    spread = float(np.std(differences, ddof=1))
+    console.print(
+        f"{len(differences)} paired tasks: mean TVD change {np.mean(differences):+.3f}, "
+        f"sd {spread:.3f}; detecting {effect} at 5% with power {power} needs {needed} "
+        f"held-out tasks per level (simulated bootstrap power at that size: "
+        f"{bootstrap_power(differences, needed, effect):.2f})"
+    )

