@@ -41,6 +41,10 @@ MIN_EDF_VALUES = 2
 UNBOUNDED_TAIL = 1e-3
 
 
+TOO_REGULAR_ALPHA = 0.05
+"""A task is flagged too regular when P(TVD <= observed) under the target is below this."""
+
+
 class TestSummary(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
@@ -63,6 +67,10 @@ class TaskMetrics(BaseModel):
     invalid_reasons: dict[str, int]
     test: str | None = None
     p_value: float | None = None
+    too_regular: bool | None = None
+    """The answers lie closer to the target than a perfect sampler's would: the lower-tail
+    p-value of their TVD (``values.p_value_lower``, from the null band's own draws) is below
+    ``TOO_REGULAR_ALPHA``. None where no TVD was judged against a null (exact, open-ended)."""
     values: dict[str, float | None] = {}
     intervals: dict[str, tuple[float, float]] = {}
     tests: dict[str, TestSummary] = {}
@@ -192,7 +200,14 @@ def _tvd_with_null(
     draws = stats.tvd_null_draws(n, probs, rng=rng, n_sim=n_sim)
     null = stats.null_band(draws)
     ci = stats.tvd_interval(counts, probs, rng=rng, n_resamples=n_sim, null=draws)
-    metrics.values.update(tvd=tvd, tvd_null_mean=null.mean, excess_tvd=stats.excess_tvd(tvd, null))
+    lower = stats.lower_tail_p(tvd, draws)
+    metrics.values.update(
+        tvd=tvd,
+        tvd_null_mean=null.mean,
+        excess_tvd=stats.excess_tvd(tvd, null),
+        p_value_lower=lower,
+    )
+    metrics.too_regular = lower < TOO_REGULAR_ALPHA
     metrics.intervals.update(tvd=(ci.low, ci.high), tvd_null=(null.low, null.high))
 
 

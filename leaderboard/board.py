@@ -138,6 +138,9 @@ class Row:
     stopped: list[str] = field(default_factory=list)
     """Tasks whose sampling stopped early: conclusive evidence against the perfect sampler
     before the planned sample size (their n is smaller, their intervals wider)."""
+    too_regular: list[str] = field(default_factory=list)
+    """Tasks whose answers lie closer to the target than a perfect sampler's (the lower
+    tail of their TVD): listing, not sampling; their score is capped at 100."""
     subsets: dict[str, Aggregate] = field(default_factory=dict)
     diversity: DiversitySummary | None = None
     """Open-ended tasks (no target, not in the score): how diverse the answers are."""
@@ -333,6 +336,7 @@ def _facts(row: Row) -> None:
     row.dependent = sum(dep is not None for dep in dependence.values())
     row.enumerating = sorted(n for n, dep in dependence.items() if dep and dep.enumerates)
     row.stopped = sorted(n for n, d in row.data.items() if d.entry.stopped_early is not None)
+    row.too_regular = sorted(n for n, d in row.data.items() if d.entry.too_regular)
     row.diversity = diversity_summary(row.data)
 
 

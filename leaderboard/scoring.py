@@ -16,7 +16,9 @@ Per task (methodology page, "Overall score")::
   on other text is reported beside it, not multiplied in: it measures the wording (a chat
   model that says "I rolled a 4." gives the bare "4" almost no probability), not randomness.
 
-A perfect sampler scores 1 in expectation (1 exactly in logprob mode). A
+A perfect sampler scores 1 in expectation (1 exactly in logprob mode). Answers closer to
+the target than a perfect sampler's (the result file's ``too_regular``: the lower tail of
+their TVD) score at most 1: enumerating the faces is not a better sampler. A
 category's score is the mean of its tasks'; the overall score is the mean of the
 categories', so that a large family of tasks does not outweigh a small category.
 
@@ -188,6 +190,9 @@ def _score_samples(
     validity = np.divide(weights @ valid, total, out=np.zeros(n_boot), where=total > 0)
     scores = validity * np.nan_to_num(normalised(centred, result.null.mean, result.constant))
     observed = normalised(np.array(result.distance), result.null.mean, result.constant)
+    if data.entry.too_regular:  # closer than chance is listing, not a better sampler
+        scores = np.minimum(scores, validity)
+        observed = np.minimum(observed, 1.0)
     result.score = result.validity * float(observed)
     result.replicates = scores
     result.interval = _percentiles(scores)

@@ -186,6 +186,9 @@ def _note(run: TaskRun) -> str:
     notes = [] if run.metrics is None or run.metrics.exact in (None, True) else ["approximate"]
     if run.stopped is not None:
         notes.append(f"stopped at {run.stopped.units} of {run.stopped.planned}")
+    if run.metrics is not None and run.metrics.too_regular:
+        lower = fmt_p_value(run.metrics.values.get("p_value_lower"))
+        notes.append(f"too regular (P(TVD <= observed) = {lower})")
     return "; ".join(notes)
 
 

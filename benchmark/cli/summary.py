@@ -93,14 +93,16 @@ def _aggregate(agg: Aggregate) -> str:
 
 def _validity_line(row: Row) -> str:
     """Invalid answers (or, read from logprobs, the probability off the answers), tasks that
-    stopped early, tasks skipped."""
+    stopped early, tasks skipped, and tasks too regular to be random where there are any."""
     if row.exact:
         invalid = f"probability off the answers {fmt_pct(1 - row.validity)}"
     else:
         entries = [d.entry for d in row.data.values()]
         bad = sum(e.n - e.n_valid for e in entries)
         invalid = f"invalid answers {fmt_pct(1 - row.validity)} ({bad:,} of {row.samples:,})"
-    return f"  {invalid}; stopped early {len(row.stopped)}; skipped {len(row.skipped)}"
+    return f"  {invalid}; stopped early {len(row.stopped)}; skipped {len(row.skipped)}" + (
+        f"; too regular {len(row.too_regular)}" if row.too_regular else ""
+    )
 
 
 def _unscored(row: Row) -> str:

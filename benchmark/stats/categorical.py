@@ -34,6 +34,7 @@ __all__ = [
     "impossible_count",
     "js_divergence",
     "kl_empirical_target",
+    "lower_tail_p",
     "mode_share",
     "normalised_entropy",
     "null_band",
@@ -268,6 +269,19 @@ def tvd_null(n: int, probs: ArrayLike, *, rng: np.random.Generator, n_sim: int =
     on average), so every reported TVD should come with this band.
     """
     return null_band(tvd_null_draws(n, probs, rng=rng, n_sim=n_sim))
+
+
+def lower_tail_p(observed: float, draws: ArrayLike) -> float:
+    """``P(T <= T_obs)`` under the target, from draws of ``T`` by a perfect sampler:
+    ``(1 + #{T_b <= T_obs}) / (B + 1)``. Small when the answers lie closer to the target
+    than chance puts a sampler's: too regular to be random (exactly ten of each number in
+    100 answers from 1 to 10 has probability 2.4e-8, and every 1/(B + 1) draws is the
+    floor). The upper-tail tests cannot see it: their p-value is then 1."""
+    values = np.asarray(draws, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("lower_tail_p needs at least one draw")
+    below = np.count_nonzero(values <= observed + _TIE_TOL * max(1.0, abs(observed)))
+    return float((1.0 + below) / (values.size + 1.0))
 
 
 def excess_tvd(tvd_value: float, null: NullBand) -> float:
