@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -176,14 +177,30 @@ class RequestPool:
 
 class EventLoop:
     """One event loop per backend, reused by every call, so that an SDK's async client and
-    its connection pool (bound to the loop that first used them) stay usable."""
+    its connection pool (bound to the loop that first used them) stay usable.
+
+    The loop runs in a thread of its own: a caller whose thread already runs a loop (a
+    Jupyter notebook, Playwright's sync API) could not run another there ("Cannot run the
+    event loop while another loop is running")."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="randbench-api-loop", daemon=True
+        )
+        self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self._loop.run_until_complete(coroutine)
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except BaseException:  # Ctrl-C while waiting: the requests in flight stop too
+            future.cancel()
+            raise
 
     def close(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.close()
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

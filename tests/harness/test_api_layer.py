@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from randbench.harness.api.pool import Job, RequestFailedError, RequestPool
+from randbench.harness.api.pool import EventLoop, Job, RequestFailedError, RequestPool
 from randbench.harness.api.retry import RetryPolicy, classify, retry_after_seconds
 from randbench.harness.api.secrets import (
     MissingKeyError,
@@ -231,6 +231,23 @@ def test_repeated_failure_stops_new_work_keeps_finished_work() -> None:
 
 
 # ---------------------------------------------------------------- keys
+
+
+def test_the_loop_serves_a_caller_whose_thread_already_runs_one() -> None:
+    """A notebook (or Playwright's sync API) runs a loop in the caller's thread; the
+    backend's calls must still work there, on the same loop every time."""
+    loop = EventLoop()
+
+    async def where() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    async def notebook_cell() -> list[asyncio.AbstractEventLoop]:
+        return [loop.run(where()), loop.run(where())]
+
+    first, second = asyncio.run(notebook_cell())
+    assert first is second and first is not asyncio.new_event_loop()
+    loop.close()
+    loop.close()
 
 
 def test_keys_come_from_the_environment_and_are_redacted(
