@@ -27,7 +27,7 @@ from randbench.plugins import (
 )
 from randbench.schema import ContextSpec, GenerationDefaults, ScoredAnswer, TaskSpec
 from randbench.targets import TARGETS, Target
-from randbench.tasks import Task
+from randbench.tasks import Task, split_hash
 from randbench.templating import TemplateRenderError, render_text, render_tree
 
 TASK_SUFFIXES = (".yaml", ".yml")
@@ -83,6 +83,11 @@ def discover(paths: Iterable[Path]) -> list[TaskFile]:
             category = relative.parts[0] if len(relative.parts) > 1 else root.name
             found.append(TaskFile(path, category))
     return found
+
+
+def library_split_hash() -> str:
+    """The held-out split version of the built-in library (:func:`randbench.tasks.split_hash`)."""
+    return split_hash(load_tasks())
 
 
 def load_tasks(include_paths: Sequence[Path] = (), *, builtin: bool = True) -> list[Task]:

@@ -113,6 +113,9 @@ class RunConfigInfo(_Record):
     metrics_version: int = 1
     """The statistics' version that judged the run (randbench.metrics.METRICS_VERSION);
     files written before it was recorded are version 1."""
+    split_hash: str | None = None
+    """The held-out split of the library that ran it (randbench.tasks.split_hash); None in
+    files written before the split was versioned."""
 
     @field_validator("date")
     @classmethod
@@ -128,6 +131,8 @@ class TaskInfo(_Record):
     category: str
     groups: list[str] = []
     split: str = "train"
+    novelty: str | None = None
+    """A held-out task: how it is new to fine-tuning (parameter, family or category)."""
     target: dict[str, dict[str, Any]]
     answer: dict[str, dict[str, Any]]
     prompt: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,3 +81,11 @@ class Task:
     @property
     def qualified_name(self) -> str:
         return f"{self.category}/{self.name}"
+
+
+def split_hash(tasks: Iterable[Task]) -> str:
+    """SHA-256 of which tasks are held out, and how new each is: the version of the
+    held-out split that checkpoint cards and result files record, so that a comparison
+    across split versions is not read as like with like."""
+    held_out = sorted((t.name, t.novelty or "") for t in tasks if t.split == "heldout")
+    return hashlib.sha256(json.dumps(held_out).encode()).hexdigest()

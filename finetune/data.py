@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from randbench.finetune.paraphrase import paraphrases
+from randbench.loader import library_split_hash
 from randbench.targets.base import Analysis
 from randbench.tasks import Task
 
@@ -130,7 +131,11 @@ def build_data(
     from datasets import Dataset
 
     built: dict[str, Any] = {}
-    manifest: dict[str, Any] = {"settings": asdict(settings), "kinds": {}}
+    manifest: dict[str, Any] = {
+        "settings": asdict(settings),
+        "kinds": {},
+        "split_hash": library_split_hash(),
+    }
     for kind in kinds:
         if kind not in RECORDS:
             raise DataError(f"finetune data: unknown kind {kind!r}; known: {', '.join(KINDS)}")

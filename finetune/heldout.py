@@ -35,6 +35,10 @@ from randbench.finetune.paraphrase import FRAMINGS
 from randbench.tasks import Task
 
 NOVELTY_LEVELS = ("parameter", "family", "category")
+TASKS_NEEDED_PER_LEVEL = 72
+"""Held-out tasks a novelty level needs to detect a change of mean TVD of 0.05 (two-sided
+5%, power 0.8), from the committed SmolLM2 and SFT results (:func:`tasks_needed`; the test
+suite recomputes it)."""
 SUPPORT_LIMIT = 10_000
 """A target with a larger support is signed by its spec, not by its probabilities."""
 

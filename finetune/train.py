@@ -91,6 +91,7 @@ def data_record(data_dir: Path, kind: str) -> dict[str, Any]:
         "manifest_sha256": hashlib.sha256(text).hexdigest(),
         "tasks": manifest["kinds"].get(kind, {}).get("tasks", {}),
         "settings": manifest.get("settings", {}),
+        "split_hash": manifest.get("split_hash"),
         "file": MANIFEST,
     }
 

@@ -54,6 +54,7 @@ def checkpoint_identity(card: dict[str, Any]) -> dict[str, Any]:
         "steps": card.get("steps"),
         "final_loss": card.get("final_loss"),
         "merged": bool(card.get("merged", False)),
+        "split_hash": data.get("split_hash"),
     }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from randbench import __version__, in_context
 from randbench.harness.runs import RunConfig, SampleRecord, StopRecord, TaskRun
+from randbench.loader import library_split_hash
 from randbench.metrics import METRICS_VERSION
 from randbench.outcomes import Outcome, ParseResult
 from randbench.result_schema import (
@@ -126,6 +127,7 @@ def result_document(
             versions=package_versions(),
             task_hashes={run.task.name: run.task.hash for run in runs},
             metrics_version=METRICS_VERSION,
+            split_hash=library_split_hash(),
         ),
         results=results,
         skipped=skipped,
@@ -148,6 +150,7 @@ def entry(run: TaskRun) -> Entry:
             category=task.category,
             groups=list(task.groups),
             split=task.split,
+            novelty=task.novelty,
             target=task.target_spec,
             answer=task.answer_spec,
             prompt=task.prompt,

@@ -20,6 +20,18 @@ from statistics import fmean
 
 import numpy as np
 
+from randbench.finetune.heldout import NOVELTY_LEVELS, TASKS_NEEDED_PER_LEVEL
+from randbench.harness.adapters import base_name
+from randbench.leaderboard.finetune import (
+    EXACT_NOISE,
+    GROUP_LABELS,
+    TaskChange,
+    group_change,
+    group_of,
+    is_base_model,
+    split_note,
+    task_changes,
+)
 from randbench.leaderboard.load import Loaded, RowSource, RunFile, TaskData, latest_runs
 from randbench.leaderboard.ranking import is_reference
 from randbench.leaderboard.staleness import Library, stale_tasks
@@ -123,6 +135,7 @@ def build_findings(loaded: Loaded, library: Library) -> Findings:
         in_context(rows),
         verbalized(rows),
         exact_against_sampled(rows),
+        fine_tuning(rows),
         unpassed(rows),
     ]
     files = sorted({f.path.name for r in rows for f in r.source.files.values()})
@@ -534,6 +547,106 @@ def unpassed(rows: Sequence[_Row]) -> Finding:
         )
     )
     return finding
+
+
+FINE_TUNING_GROUPS = ("trained", *NOVELTY_LEVELS, "untrained")
+
+
+def fine_tuning(rows: Sequence[_Row]) -> Finding:
+    """Each checkpoint against its base model, per level of novelty of the held-out split."""
+    finding = Finding(
+        "fine-tuning",
+        "Does fine-tuning improve held-out tasks, and by how much? Mean change in TVD "
+        "(checkpoint minus base model, same method; negative is closer to the target) over "
+        "the tasks trained on, each level of novelty of the held-out split and the train-split "
+        "tasks not trained on, with 95% bootstrap intervals over tasks and the tasks that "
+        "improved, worsened or stayed within noise (sampled: the two TVD intervals apart; "
+        f"exact: a change of at least {EXACT_NOISE}).",
+        ["tasks", "n", "base mean TVD", "checkpoint mean TVD", "mean change",
+         "improved / worsened / within noise"],
+    )  # fmt: skip
+    for tuned in rows:
+        checkpoint = tuned.model.checkpoint
+        base = _base_row(rows, tuned)
+        if not checkpoint or base is None:
+            continue
+        changes = task_changes(tuned.source.tasks, base.source.tasks, checkpoint)
+        note = split_note(checkpoint, tuned.source.newest.document.config.split_hash)
+        for group in FINE_TUNING_GROUPS:
+            line = _fine_tuning_line(tuned, base, changes, group)
+            if line is None:
+                continue
+            finding.lines.append(line)
+            if group in NOVELTY_LEVELS and not line.stale:
+                finding.statements.append(_fine_tuning_statement(tuned, group, line, note))
+    return finding
+
+
+def _base_row(rows: Sequence[_Row], tuned: _Row) -> _Row | None:
+    checkpoint = tuned.model.checkpoint
+    if not checkpoint:
+        return None
+    wanted = base_name({"base": checkpoint.get("base", "")})
+    return next(
+        (r for r in rows if r.method == tuned.method and is_base_model(r.model, wanted)), None
+    )
+
+
+def _fine_tuning_line(
+    tuned: _Row, base: _Row, changes: Sequence[TaskChange], group: str
+) -> Line | None:
+    summary = group_change(changes, group)
+    if not summary.n or summary.change is None:
+        return None
+    chosen = [c for c in changes if c.change is not None and group_of(c) == group]
+    figures = [
+        Cited(value, row.source.files[c.name].path.name,
+              f"results.{c.name}.{row.method}.values.tvd")
+        for c in chosen
+        for row, value in ((base, c.base_tvd), (tuned, c.tuned_tvd))
+        if value is not None and row.source.tasks[c.name].entry.values.get("tvd") is not None
+    ]  # fmt: skip
+    low, high = summary.interval or (summary.change, summary.change)
+    interval = f" ({num(low)} – {num(high)})" if summary.interval else ""
+    cells = [
+        GROUP_LABELS[group],
+        f"{summary.n} (fewer than {TASKS_NEEDED_PER_LEVEL}: underpowered)"
+        if summary.underpowered
+        else str(summary.n),
+        num(summary.base or 0.0), num(summary.tuned or 0.0),
+        f"{num(summary.change)}{interval}",
+        f"{summary.improved} / {summary.worsened} / {summary.noise}",
+    ]  # fmt: skip
+    run = tuned.source.newest
+    numbers = {"change": summary.change, "low": low, "high": high, "n": float(summary.n)}
+    stale = any(tuned.stale.get(c.name) or base.stale.get(c.name) for c in chosen)
+    return Line(
+        tuned.label, tuned.method, cells, figures, command(run, "all", tuned.method), stale,
+        numbers,
+    )  # fmt: skip
+
+
+def _fine_tuning_statement(tuned: _Row, group: str, line: Line, note: str | None) -> str:
+    mean, low, high = line.numbers["change"], line.numbers["low"], line.numbers["high"]
+    n = int(line.numbers["n"])
+    if high < 0:
+        verdict = "closer to the target after fine-tuning"
+    elif low > 0:
+        verdict = "further from the target after fine-tuning"
+    else:
+        verdict = "inconclusive: the interval of the change contains 0"
+    text = (
+        f"{tuned.label} ({tuned.method}), {GROUP_LABELS[group].lower()}: mean TVD change "
+        f"{num(mean)} (95% interval {num(low)} – {num(high)}, n = {n}): {verdict}."
+    )
+    if n < TASKS_NEEDED_PER_LEVEL:
+        text += (
+            f" {n} tasks are fewer than the {TASKS_NEEDED_PER_LEVEL} the power analysis asks "
+            "for, so a change of 0.05 could go unseen."
+        )
+    if note:
+        text += f" Not like with like: {note}."
+    return text
 
 
 def cited_numbers(findings: Findings) -> Iterable[Cited]:

@@ -8,12 +8,25 @@ what was held out read apart.
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from statistics import fmean
 from typing import Any
 
+import numpy as np
+
+from randbench import stats
+from randbench.finetune.heldout import NOVELTY_LEVELS, TASKS_NEEDED_PER_LEVEL
 from randbench.harness.adapters import base_name
 from randbench.leaderboard.board import Board, Row
+from randbench.leaderboard.load import TaskData
+from randbench.loader import library_split_hash, load_tasks
+from randbench.result_schema import ModelInfo
+
+EXACT_NOISE = 0.01
+"""Read exactly (logprob), a TVD has no sampling noise: a change below this is none."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +42,55 @@ class TaskChange:
     base_mass: float | None
     tuned_mass: float | None
     """Logprob rows: the probability on the task's support (answers the parser accepts)."""
+    novelty: str | None = None
+    """A held-out task: parameter, family or category (from the result, else the library)."""
+    base_interval: tuple[float, float] | None = None
+    tuned_interval: tuple[float, float] | None = None
+    """Sampled rows: the 95% intervals of the two TVDs (none when read exactly)."""
 
     @property
     def change(self) -> float | None:
         if self.base_tvd is None or self.tuned_tvd is None:
             return None
         return self.tuned_tvd - self.base_tvd
+
+    @property
+    def verdict(self) -> str | None:
+        """improved, worsened or noise: sampled, by whether the two TVD intervals are
+        apart; read exactly, by whether the change exceeds ``EXACT_NOISE``."""
+        change = self.change
+        if change is None:
+            return None
+        if self.base_interval is not None and self.tuned_interval is not None:
+            if self.tuned_interval[1] < self.base_interval[0]:
+                return "improved"
+            if self.tuned_interval[0] > self.base_interval[1]:
+                return "worsened"
+            return "noise"
+        if abs(change) < EXACT_NOISE:
+            return "noise"
+        return "improved" if change < 0 else "worsened"
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """The tasks of one group (trained, a novelty level, ...): mean TVDs, the mean change
+    with a 95% bootstrap interval over tasks, and how many tasks moved."""
+
+    group: str
+    n: int
+    base: float | None
+    tuned: float | None
+    change: float | None
+    interval: tuple[float, float] | None
+    improved: int
+    worsened: int
+    noise: int
+
+    @property
+    def underpowered(self) -> bool:
+        """A held-out level with fewer tasks than the power analysis asks for."""
+        return self.group in NOVELTY_LEVELS and self.n < TASKS_NEEDED_PER_LEVEL
 
 
 @dataclass(frozen=True)
@@ -44,32 +100,83 @@ class Comparison:
     checkpoint: dict[str, Any]
     tasks: list[TaskChange]
 
+    split_note: str | None = None
+    """Why the trained and held-out labels may not be like with like, or None."""
+
+    def group(self, group: str) -> GroupChange:
+        """The change over the tasks of ``group`` (see ``GROUPS``)."""
+        return group_change(self.tasks, group)
+
     def mean_tvd(self, group: str) -> tuple[float | None, float | None, int]:
-        """Mean TVD (base, checkpoint) over the tasks of ``group``: trained, heldout,
-        untrained (train split, not trained on) or controls."""
-        chosen = [t for t in self.tasks if _group(t) == group and t.change is not None]
-        if not chosen:
-            return None, None, 0
-        base = fmean(t.base_tvd for t in chosen if t.base_tvd is not None)
-        tuned = fmean(t.tuned_tvd for t in chosen if t.tuned_tvd is not None)
-        return base, tuned, len(chosen)
+        """Mean TVD (base, checkpoint) over the tasks of ``group``."""
+        found = self.group(group)
+        return found.base, found.tuned, found.n
 
 
-GROUPS = ("trained", "heldout", "untrained", "controls")
+GROUPS = ("trained", *NOVELTY_LEVELS, "heldout", "untrained", "controls")
 GROUP_LABELS = {
     "trained": "Trained on",
-    "heldout": "Held out (heldout split)",
+    "parameter": "Held out: new parameter of a trained family",
+    "family": "Held out: new family of a trained category",
+    "category": "Held out: category never trained",
+    "heldout": "Held out (no novelty level recorded)",
     "untrained": "Not trained on (train split)",
     "controls": "Deterministic controls",
 }
 
 
-def _group(change: TaskChange) -> str:
+def group_of(change: TaskChange) -> str:
     if change.trained:
         return "trained"
     if change.control:
         return "controls"
-    return "heldout" if change.split == "heldout" else "untrained"
+    if change.split != "heldout":
+        return "untrained"
+    return change.novelty if change.novelty in NOVELTY_LEVELS else "heldout"
+
+
+def group_change(tasks: Sequence[TaskChange], group: str) -> GroupChange:
+    """The change over the tasks of ``group``: the fine-tuning page's row and the findings'."""
+    chosen = [t for t in tasks if group_of(t) == group and t.change is not None]
+    changes = [t.change for t in chosen if t.change is not None]
+    verdicts = [t.verdict for t in chosen]
+    interval = None
+    if len(changes) >= 2:  # seeded by the tasks, so a page is the same every build
+        seed = zlib.crc32(",".join(sorted(t.name for t in chosen)).encode())
+        found = stats.bootstrap_ci(changes, np.mean, rng=np.random.default_rng(seed))
+        interval = (found.low, found.high)
+    return GroupChange(
+        group=group,
+        n=len(chosen),
+        base=fmean(t.base_tvd for t in chosen if t.base_tvd is not None) if chosen else None,
+        tuned=fmean(t.tuned_tvd for t in chosen if t.tuned_tvd is not None) if chosen else None,
+        change=fmean(changes) if changes else None,
+        interval=interval,
+        improved=verdicts.count("improved"),
+        worsened=verdicts.count("worsened"),
+        noise=verdicts.count("noise"),
+    )
+
+
+@cache
+def library_novelty() -> dict[str, str | None]:
+    return {task.name: task.novelty for task in load_tasks()}
+
+
+def split_note(checkpoint: dict[str, Any], measured_on: str | None) -> str | None:
+    """Whether the checkpoint's split, its result's (``measured_on``) and today's library's
+    are one."""
+    trained_on = checkpoint.get("split_hash")
+    if trained_on is None:
+        return (
+            "trained before the held-out split was versioned: its held-out labels are "
+            "today's library's, not necessarily what it was kept from"
+        )
+    if measured_on is not None and measured_on != trained_on:
+        return "measured on another version of the held-out split than it was trained on"
+    if trained_on != library_split_hash():
+        return "the library's held-out split has changed since this checkpoint was trained"
+    return None
 
 
 def comparisons(board: Board) -> list[Comparison]:
@@ -81,29 +188,45 @@ def comparisons(board: Board) -> list[Comparison]:
             continue
         wanted = base_name({"base": checkpoint.get("base", "")})
         for base in board.rows:
-            if base.method == row.method and _is_model(base, wanted):
-                found.append(Comparison(row, base, checkpoint, _changes(row, base, checkpoint)))
+            if base.method == row.method and is_base_model(base.model, wanted):
+                changes = task_changes(row.data, base.data, checkpoint)
+                found.append(
+                    Comparison(
+                        row,
+                        base,
+                        checkpoint,
+                        changes,
+                        split_note(checkpoint, row.run.document.config.split_hash),
+                    )
+                )
                 break
     return found
 
 
-def _is_model(row: Row, name: str) -> bool:
-    return row.model.checkpoint is None and row.model.backend == "hf" and row.model.name == name
+def is_base_model(model: ModelInfo, name: str) -> bool:
+    """``model`` is the hf model ``name`` itself, not a checkpoint of it."""
+    return model.checkpoint is None and model.backend == "hf" and model.name == name
 
 
-def _changes(tuned: Row, base: Row, checkpoint: dict[str, Any]) -> list[TaskChange]:
+def task_changes(
+    tuned: Mapping[str, TaskData], base: Mapping[str, TaskData], checkpoint: dict[str, Any]
+) -> list[TaskChange]:
+    """Each task both measured: TVD before and after, and what the checkpoint saw of it."""
     trained = set(checkpoint.get("train_tasks", []))
-    names = sorted(set(tuned.data) & set(base.data))
+    names = sorted(set(tuned) & set(base))
     return [
         TaskChange(
             name=name,
-            split=tuned.data[name].entry.task.split,
+            split=tuned[name].entry.task.split,
             trained=name in trained,
-            control="controls" in tuned.data[name].entry.task.groups,
-            base_tvd=_distance(base.data[name].entry.values),
-            tuned_tvd=_distance(tuned.data[name].entry.values),
-            base_mass=base.data[name].entry.values.get("mass_on_support"),
-            tuned_mass=tuned.data[name].entry.values.get("mass_on_support"),
+            control="controls" in tuned[name].entry.task.groups,
+            base_tvd=_distance(base[name].entry.values),
+            tuned_tvd=_distance(tuned[name].entry.values),
+            base_mass=base[name].entry.values.get("mass_on_support"),
+            tuned_mass=tuned[name].entry.values.get("mass_on_support"),
+            novelty=tuned[name].entry.task.novelty or library_novelty().get(name),
+            base_interval=base[name].entry.intervals.get("tvd"),
+            tuned_interval=tuned[name].entry.intervals.get("tvd"),
         )
         for name in names
     ]

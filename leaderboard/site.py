@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from randbench.diversity import placement
+from randbench.finetune.heldout import TASKS_NEEDED_PER_LEVEL
 from randbench.leaderboard import plots
 from randbench.leaderboard.board import (
     Board,
@@ -286,7 +287,7 @@ class SiteWriter:
     def _finetune_page(self) -> None:
         self._page(
             "finetune.html", "finetune.html", comparisons=comparisons(self.board),
-            groups=GROUPS, group_labels=GROUP_LABELS,
+            groups=GROUPS, group_labels=GROUP_LABELS, needed=TASKS_NEEDED_PER_LEVEL,
         )  # fmt: skip
 
     def _in_context(self) -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from randbench.cli import app
 from randbench.finetune.heldout import (
     NOVELTY_LEVELS,
+    TASKS_NEEDED_PER_LEVEL,
     TrainingText,
     bootstrap_power,
     conversation_text,
@@ -67,7 +68,7 @@ def test_a_held_out_task_must_say_how_it_is_new(tmp_path: Path) -> None:
 
 def test_every_level_holds_as_many_tasks_as_the_power_analysis_needs() -> None:
     needed = needed_per_level()
-    assert 40 <= needed <= 200, "the committed base and SFT results give the first estimate"
+    assert needed == TASKS_NEEDED_PER_LEVEL, "the constant the fine-tuning page uses"
     counts = split_counts(TASKS)
     for level in NOVELTY_LEVELS:
         assert sum(counts[level].values()) >= needed, level

@@ -293,8 +293,12 @@ def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
             task, split = cells[0], cells[1]
             splits.add(split)
             assert cells[3] == f"{base[task]:.3g}" and cells[4] == f"{tuned[task]:.3g}", task
-        assert {"train", "heldout"} <= splits, title
-        assert section.locator("table.summary tbody tr[data-group]").count() == 4
+        assert {"train", "heldout (parameter)", "heldout (category)"} <= splits, title
+        levels = section.locator("table.summary tbody tr[data-group]")
+        assert levels.count() == 6, "trained, three held-out levels, untrained, controls"
+        parameter = section.locator('tr[data-group="parameter"]').inner_text()
+        assert "underpowered:" in parameter and "of 72 tasks" in parameter
+        assert "not like with like" in section.locator("p.split-note").inner_text()
     assert methods == {"logprob", "direct"}
     tab.check_clean()
 

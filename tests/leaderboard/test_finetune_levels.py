@@ -1,0 +1,58 @@
+"""The fine-tuning comparison by level of novelty (issue #37 items 4 and 5): the mean
+change with its interval over tasks, what moved, and whether the split is the same."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from randbench.finetune.heldout import TASKS_NEEDED_PER_LEVEL
+from randbench.leaderboard.finetune import Comparison, TaskChange, split_note
+from randbench.loader import library_split_hash, load_tasks
+from randbench.tasks import split_hash
+
+
+def change(
+    name: str, base: float, tuned: float, novelty: str | None = None, **kw: Any
+) -> TaskChange:
+    return TaskChange(
+        name=name, split="heldout" if novelty else "train", trained=False, control=False,
+        base_tvd=base, tuned_tvd=tuned, base_mass=None, tuned_mass=None, novelty=novelty, **kw,
+    )  # fmt: skip
+
+
+def test_a_level_has_its_mean_change_interval_and_counts() -> None:
+    tasks = [
+        change("a", 0.5, 0.3, "parameter"),  # exact: improved
+        change("b", 0.5, 0.505, "parameter"),  # exact: within noise
+        change("c", 0.2, 0.4, "parameter"),  # exact: worsened
+        change("d", 0.4, 0.2, "parameter", base_interval=(0.3, 0.5), tuned_interval=(0.25, 0.35)),
+        change("e", 0.3, 0.5, "family"),
+        change("f", 0.3, 0.3),
+    ]
+    compared = Comparison(SimpleNamespace(), SimpleNamespace(), {}, tasks)  # type: ignore[arg-type]
+    level = compared.group("parameter")
+    assert (level.n, level.improved, level.worsened, level.noise) == (4, 1, 1, 2)
+    assert level.change == pytest.approx((-0.2 + 0.005 + 0.2 - 0.2) / 4)
+    assert level.interval is not None and level.interval[0] < level.change < level.interval[1]
+    assert level.underpowered and TASKS_NEEDED_PER_LEVEL > 4
+    assert compared.group("family").interval is None, "one task has no interval"
+    assert compared.group("untrained").n == 1 and not compared.group("untrained").underpowered
+
+
+def test_the_split_hash_follows_which_tasks_are_held_out() -> None:
+    tasks = load_tasks()
+    assert split_hash(tasks) == library_split_hash()
+    moved = [t for t in tasks if t.name != "dice_d12"]
+    assert split_hash(moved) != split_hash(tasks)
+    assert split_hash([t for t in tasks if t.split == "heldout"]) == split_hash(tasks)
+
+
+def test_a_comparison_across_split_versions_says_so() -> None:
+    today = library_split_hash()
+    assert split_note({"split_hash": today}, today) is None
+    assert "before the held-out split was versioned" in (split_note({}, today) or "")
+    assert "measured on another version" in (split_note({"split_hash": today}, "x") or "")
+    assert "has changed since" in (split_note({"split_hash": "old"}, None) or "")
