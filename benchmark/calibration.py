@@ -37,6 +37,9 @@ class CalibrationRow:
     test: str
     n: int
     p_values: tuple[float, ...]
+    lower_p_values: tuple[float, ...] = ()
+    """The lower-tail p-values, P(TVD <= observed) (``values.p_value_lower``): a perfect
+    sampler is flagged too regular at most alpha of the time (ties make it conservative)."""
     sizes: dict[float, float] = field(default_factory=dict)
     """The test's exact size at each alpha where it is discrete and known (the exact
     binomial test: the largest attainable size at or below alpha, by enumeration); a
@@ -54,6 +57,12 @@ class CalibrationRow:
         rejected = sum(p < alpha for p in self.p_values)
         ci = wilson_interval(rejected, self.runs)
         return ci.low, ci.high
+
+    def lower_rate(self, alpha: float = 0.05) -> tuple[float, float, float]:
+        """Share of runs flagged too regular at ``alpha``, with its 95% Wilson interval."""
+        flagged = sum(p < alpha for p in self.lower_p_values)
+        ci = wilson_interval(flagged, len(self.lower_p_values))
+        return flagged / len(self.lower_p_values), ci.low, ci.high
 
     def size(self, alpha: float = 0.05) -> float:
         return self.sizes.get(alpha, alpha)
@@ -108,15 +117,20 @@ CASES: tuple[CalibrationCase, ...] = (
 def calibrate(case: CalibrationCase, *, runs: int, seed: int, n_sim: int) -> CalibrationRow:
     rng = np.random.default_rng(seed)
     p_values: list[float] = []
+    lower: list[float] = []
     test = ""
     for _ in range(runs):
         outcomes = [ParseResult.ok(v) for v in case.target.sample(rng, case.n)]
         metrics = evaluate(case.target, outcomes, rng=rng, n_sim=n_sim)
         assert metrics.p_value is not None and metrics.test is not None
         p_values.append(metrics.p_value)
+        if metrics.values.get("p_value_lower") is not None:
+            lower.append(float(metrics.values["p_value_lower"] or 0.0))
         test = metrics.test
     sizes = {a: binomial_test_size(case, a) for a in ALPHAS} if test == BINOMIAL else {}
-    row = CalibrationRow(case.label, case.target.analysis.value, test, case.n, tuple(p_values))
+    row = CalibrationRow(
+        case.label, case.target.analysis.value, test, case.n, tuple(p_values), tuple(lower)
+    )
     return replace(row, sizes=sizes)
 
 
@@ -140,6 +154,25 @@ def sparkline(counts: np.ndarray) -> str:
     return "".join(SPARK[int(level)] for level in levels)
 
 
+def lower_tail_table(rows: list[CalibrationRow]) -> list[str]:
+    """The other tail: how often a perfect sampler is flagged too regular (P(TVD <=
+    observed) below alpha), for every family whose TVD is judged against a null."""
+    head = " | ".join(f"flagged at {a} (95% CI)" for a in ALPHAS)
+    lines = [
+        "Too regular (the lower tail of the TVD, docs/statistics.md): a perfect sampler is",
+        "flagged at most alpha of the time, less where the TVD is discrete and ties count.",
+        "",
+        f"| target | n | runs | {head} |",
+        "|---|---|---|" + "---|" * len(ALPHAS),
+    ]
+    for r in rows:
+        if not r.lower_p_values:
+            continue
+        cells = " | ".join("{:.4f} ({:.4f}–{:.4f})".format(*r.lower_rate(a)) for a in ALPHAS)
+        lines.append(f"| {r.label} | {r.n} | {len(r.lower_p_values)} | {cells} |")
+    return lines
+
+
 def calibration_table(rows: list[CalibrationRow]) -> str:
     head = " | ".join(f"rejected at {a} (95% CI) | 99% band at {a}" for a in ALPHAS)
     sized = [r for r in rows if r.sizes]
@@ -159,6 +192,7 @@ def calibration_table(rows: list[CalibrationRow]) -> str:
             f"| {r.label} | {r.analysis} | {r.test} | {r.n} | {r.runs} | {cells} | {ok} "
             f"| `{sparkline(r.histogram())}` {counts} |"
         )
+    lines += ["", *lower_tail_table(rows)]
     lines += [
         "",
         *(

@@ -74,6 +74,9 @@ def test_calibrate_prints_and_writes_a_row_per_case(tmp_path: Path) -> None:
         assert case.label in table
     assert result.exit_code in (0, 1)
     assert ("NO |" in table) == (result.exit_code == 1)
+    lower = table[table.index("Too regular") :]
+    assert "| d6, n=50 (the library's default n) | 50 | 20 |" in lower
+    assert "UUID v4" not in lower, "a string target's TVD has no null band to be below"
 
 
 def test_version() -> None:
