@@ -14,13 +14,13 @@ unless asked (``output_path``, or :meth:`Evaluation.write`)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from randbench.harness.backends import Backend, ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
-from randbench.harness.judging import judge_completions
+from randbench.harness.judging import judge_completions, judge_groups
 from randbench.harness.methods import METHODS, SamplingMethod
 from randbench.harness.methods.base import Method
 from randbench.harness.results import result_document, write_document
@@ -155,9 +155,12 @@ def score(
     seed: int = 0,
     include_path: Iterable[Path] = (),
     output_path: Path | str | None = None,
+    groups: Sequence[Hashable] | None = None,
 ) -> Evaluation:
     """Judge completions made elsewhere (one answer per completion, as ``method`` asks
-    for them) with the task's parser and statistics."""
+    for them) with the task's parser and statistics. ``groups`` names the conversation or
+    run of each completion: the answers of a group, in order, are tested against i.i.d.
+    draws for serial structure (``dependence``), as the answers of one call are."""
     (chosen,) = select_tasks(load_tasks(list(include_path)), [task])
     elicitation = METHODS.get(method)()
     if not isinstance(elicitation, SamplingMethod):
@@ -165,6 +168,8 @@ def score(
     config = RunConfig(seed=seed)
     run = TaskRun(chosen, method)
     judge_completions(run, elicitation, completions, [None] * len(completions), config)
+    if groups is not None:
+        judge_groups(run, groups, config)
     model = ModelInfo(backend="scored", name=model_name)
     evaluation = Evaluation(result_document(model, [method], config, [run]), [run])
     if output_path is not None:

@@ -30,6 +30,9 @@ from randbench.targets import Target
 
 ENUMERATION_ALPHA = 0.01
 """``enumerates`` is set when more distinct answers than i.i.d. draws give has p below this."""
+NEAR_LAGS = 10
+"""Repeats within this many positions are near repeats: a model that avoids repeating its
+last few answers (shuffled blocks of 1-10) has too few of them."""
 MAX_SIMULATED_DRAWS = 2_000_000
 """Simulated answers in total for one null (memory bound for enumerable targets)."""
 SLOW_SIMULATIONS = 200
@@ -64,9 +67,23 @@ class Dependence(BaseModel):
     lag1_correlation: float | None = None
     """Pearson correlation of neighbouring answers (numeric answers only)."""
     lag1_correlation_null: tuple[float, float] | None = None
+    near_repeat_rate: float | None = None
+    """Share of pairs of valid answers at most ``NEAR_LAGS`` apart in a call that are equal."""
+    expected_near_repeat_rate: float | None = None
+    p_fewer_near_repeats: float | None = None
+    """Monte Carlo p-value for as few near repeats or fewer (avoiding recent answers)."""
+    runs_up_down: int | None = None
+    """Numeric answers: runs of rises and falls between neighbours, over all calls."""
+    runs_up_down_null: tuple[float, float] | None = None
+    p_runs_up_down: float | None = None
+    """Two-sided Monte Carlo p-value of the runs up and down (too many: over-alternation)."""
+    fired: list[str] = []
+    """The serial tests below ``ENUMERATION_ALPHA``, by name: ``more distinct answers``,
+    ``fewer near repeats``, ``runs up and down``."""
     enumerates: bool = False
-    """More distinct answers per call than i.i.d. sampling gives (p < ENUMERATION_ALPHA):
-    a near-uniform marginal then comes from listing, not from sampling."""
+    """More distinct answers per call, or fewer near repeats, than i.i.d. sampling gives
+    (p < ENUMERATION_ALPHA): a near-uniform marginal then comes from listing, not from
+    sampling."""
     method: str = "none: no call has two valid answers"
     """How the expectations were computed: ``exact`` (enumerable target) or ``simulated``."""
 
@@ -140,6 +157,29 @@ def _distinct_rate(codes: np.ndarray, bounds: Sequence[tuple[int, int]]) -> np.n
 
 def _pairs(bounds: Sequence[tuple[int, int]]) -> np.ndarray:
     return np.array([j for start, end in bounds for j in range(start, end - 1)], dtype=np.int64)
+
+
+def _near_repeat_rate(codes: np.ndarray, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Row-wise share of equal pairs at most ``NEAR_LAGS`` apart within a call."""
+    hits, pairs = np.zeros(codes.shape[0]), 0
+    for lag in range(1, NEAR_LAGS + 1):
+        left = np.array(
+            [j for start, end in bounds for j in range(start, end - lag)], dtype=np.int64
+        )
+        if left.size:
+            hits += (codes[:, left] == codes[:, left + lag]).sum(axis=1)
+            pairs += left.size
+    return hits / pairs
+
+
+def _runs_up_down(x: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Row-wise count of runs of rises and falls between neighbours (ties left out)."""
+    signs = np.sign(x[:, left + 1] - x[:, left])
+    runs = np.zeros(x.shape[0])
+    for row, values in enumerate(signs):
+        moves = values[values != 0]
+        runs[row] = 1 + np.count_nonzero(np.diff(moves)) if moves.size else 0
+    return runs
 
 
 def _repeat_rate(codes: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -254,12 +294,46 @@ def within_call(
         if lag_null.size:
             lo, hi = np.percentile(lag_null, [2.5, 97.5])
             result.lag1_correlation_null = (float(lo), float(hi))
-    result.enumerates = bool(
+    _serial_tests(result, codes, numeric, sim_codes, sim_numeric, bounds, left)
+    more_distinct = bool(
         result.p_more_distinct < ENUMERATION_ALPHA
         and distinct > (result.expected_distinct_rate or 0.0)
     )
+    if more_distinct:
+        result.fired.insert(0, "more distinct answers")
+    result.enumerates = more_distinct or "fewer near repeats" in result.fired
     result.method = how
     return result
+
+
+def _serial_tests(
+    result: Dependence,
+    codes: np.ndarray,
+    numeric: np.ndarray | None,
+    sim_codes: np.ndarray,
+    sim_numeric: np.ndarray | None,
+    bounds: Sequence[tuple[int, int]],
+    left: np.ndarray,
+) -> None:
+    """Near repeats and runs up and down, each against the same i.i.d. simulation."""
+    near = float(_near_repeat_rate(codes, bounds)[0])
+    near_null = _near_repeat_rate(sim_codes, bounds)
+    result.near_repeat_rate = near
+    result.expected_near_repeat_rate = float(near_null.mean())
+    result.p_fewer_near_repeats = _p_value(near_null, near, more=False)
+    if result.p_fewer_near_repeats < ENUMERATION_ALPHA and near < near_null.mean():
+        result.fired.append("fewer near repeats")
+    if numeric is None or sim_numeric is None:
+        return
+    runs = float(_runs_up_down(numeric[None, :], left)[0])
+    runs_null = _runs_up_down(sim_numeric, left)
+    low, high = np.percentile(runs_null, [2.5, 97.5])
+    result.runs_up_down = int(runs)
+    result.runs_up_down_null = (float(low), float(high))
+    two_sided = 2 * min(_p_value(runs_null, runs, True), _p_value(runs_null, runs, False))
+    result.p_runs_up_down = min(1.0, two_sided)
+    if result.p_runs_up_down < ENUMERATION_ALPHA:
+        result.fired.append("runs up and down")
 
 
 # ----------------------------------------------------------------- stated distributions

@@ -3,7 +3,7 @@ shared by ``randbench run`` and ``randbench score`` (generations made elsewhere)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
@@ -33,6 +33,22 @@ def judge_units(
     rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16)])
     run.metrics = evaluate(run.task.target, outcomes, rng=rng, n_sim=config.n_sim)
     measure_units(run.metrics, run.task, method, readings, rng, config.n_sim)
+
+
+def judge_groups(run: TaskRun, groups: Sequence[Hashable], config: RunConfig) -> None:
+    """Answers that came in order, one group per conversation or run (a scored file's
+    grouping field): their serial structure against i.i.d. draws, as within a call."""
+    assert run.metrics is not None
+    if len(groups) != len(run.samples):
+        raise ValueError(f"{len(groups)} group labels for {len(run.samples)} completions")
+    calls: dict[Hashable, list[Outcome | None]] = {}
+    for group, sample in zip(groups, run.samples, strict=True):
+        calls.setdefault(group, []).extend(_value(o) for o in sample.outcomes)
+    rng = np.random.default_rng([config.seed, int(run.task.hash[:8], 16), 1])
+    longest = max(len(answers) for answers in calls.values())
+    run.metrics.dependence = within_call(
+        run.task.target, list(calls.values()), longest, rng=rng, n_sim=config.n_sim
+    )
 
 
 def measure_units(

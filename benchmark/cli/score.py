@@ -30,13 +30,22 @@ def score_command(
         "results"
     ),
     include_path: Annotated[list[Path] | None, typer.Option(help="Extra task folders.")] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            help="A field naming the conversation or run of each line: its answers, in the "
+            "file's order, are tested for serial structure (near repeats, runs up and down)."
+        ),
+    ] = None,
 ) -> None:
     """Score a JSONL of completions (strings, or objects with a "completion" field)."""
     try:
-        completions = read_completions(samples_file, _task_name(task, include_path), method)
+        completions, groups = read_completions(
+            samples_file, _task_name(task, include_path), method, group_by
+        )
         result = score(
             completions, task, method=method, model_name=model_name or samples_file.stem,
-            seed=seed, include_path=include_path or [], output_path=output_path,
+            seed=seed, include_path=include_path or [], output_path=output_path, groups=groups,
         )  # fmt: skip
     except (TaskLoadError, UnknownTaskError, KeyError, ValueError) as error:
         errors.print(f"error: {error}")
