@@ -50,6 +50,8 @@ class Dependence(BaseModel):
     answers_per_call: int
     calls: int
     """Calls with at least two valid answers (the others say nothing about dependence)."""
+    calls_of_other_length: int = 0
+    """Calls that gave more answers than ``answers_per_call`` asked for (all are kept)."""
     distinct_rate: float | None = None
     """Mean over calls of (distinct valid answers / valid answers); None when no call has
     two valid answers (the answers were still asked for several per call)."""

@@ -63,9 +63,9 @@ def measure_units(
     stated distributions, and seeded replicates (each only where the method gives it)."""
     if method.answers(task) > 1:
         calls = [[_value(o) for o in r.outcomes] for r in readings]
-        metrics.dependence = within_call(
-            task.target, calls, method.answers(task), rng=rng, n_sim=n_sim
-        )
+        asked = method.answers(task)
+        metrics.dependence = within_call(task.target, calls, asked, rng=rng, n_sim=n_sim)
+        metrics.dependence.calls_of_other_length = sum(len(c) > asked for c in calls)
     stated = [s for r in readings for s in r.stated if s is not None]
     if any(r.stated for r in readings):
         metrics.verbalized = stated_distribution(task.target, stated)

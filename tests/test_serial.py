@@ -86,3 +86,23 @@ def test_a_line_without_the_grouping_field_is_a_clear_error(tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "answers.jsonl:2: no field 'run_id' to group by" in result.output
+
+
+def test_a_call_of_125_numbers_is_one_call_of_125_answers(tmp_path: Path) -> None:
+    """The third-party answer of issue #36: 125 numbers in one reply, scored by sequence."""
+    numbers = blocks(13)[:125]
+    answers = tmp_path / "one_call.jsonl"
+    answers.write_text(json.dumps({"completion": json.dumps(numbers)}) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["score", str(answers), "--task", "random_number_1_to_10", "--method", "sequence",
+         "--output-path", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (path,) = out.glob("results_*.json")
+    entry = json.loads(path.read_text())["results"]["random_number_1_to_10"]["sequence"]
+    assert (entry["n"], entry["n_valid"]) == (125, 125)
+    dependence = entry["dependence"]
+    assert dependence["answers_per_call"] == 5 and dependence["calls_of_other_length"] == 1
+    assert "fewer near repeats" in dependence["fired"]

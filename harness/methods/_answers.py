@@ -62,9 +62,13 @@ def bare_list(text: str) -> list[str] | None:
     return [item.strip() for item in found.group(1).split(",")]
 
 
-def list_outcomes(task: Task, text: str, k: int) -> tuple[ParseResult, ...]:
+def list_outcomes(
+    task: Task, text: str, k: int, *, keep_extra: bool = False
+) -> tuple[ParseResult, ...]:
     """The answers of a reply that should be a list of ``k`` answers, element by element
-    (a JSON or Python list; else a bracketed list of unquoted words, as small models write)."""
+    (a JSON or Python list; else a bracketed list of unquoted words, as small models write).
+    With ``keep_extra``, a longer list keeps all its answers (a call of 125 numbers is
+    125 answers, not 5 and 120 left out); a shorter one is still filled with missing ones."""
     cleaned = drop_reasoning(text)
     elements: list[Any] | None = first_list(cleaned)
     if elements is None:
@@ -73,7 +77,8 @@ def list_outcomes(task: Task, text: str, k: int) -> tuple[ParseResult, ...]:
         return fill([], k, "no list in the answer")
     if not elements:
         return fill([], k, "empty list")
-    return fill([read_one(task, element_text(e)) for e in elements], k)
+    read = [read_one(task, element_text(e)) for e in elements]
+    return fill(read, max(k, len(read)) if keep_extra else k)
 
 
 def write_list(task: Task, values: Sequence[Outcome]) -> str:

@@ -55,7 +55,9 @@ class Sequence(SamplingMethod):
         return instructed_prompt(task, options.instruction.replace("{k}", str(options.k)))
 
     def outcomes(self, task: Task, completion: str) -> list[ParseResult]:
-        return list(list_outcomes(task, completion, self.answers(task)))
+        """Every answer of the list, however many: ``k`` is what was asked for, and a call
+        that gave another count is counted (``dependence.calls_of_other_length``)."""
+        return list(list_outcomes(task, completion, self.answers(task), keep_extra=True))
 
     def form(self, task: Task, call: int) -> AnswerForm:
         return AnswerForm(self.answers(task), lambda values: write_list(task, values))

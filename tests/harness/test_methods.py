@@ -93,7 +93,7 @@ def test_sequence_prompt_and_reading() -> None:
         "missing answer",
     ]
     too_many = sequence.read(d6, 0, ("[1, 2, 3, 4, 5, 6, 1]",)).outcomes
-    assert values(too_many) == [1, 2, 3, 4, 5], "exactly k answers per call"
+    assert values(too_many) == [1, 2, 3, 4, 5, 6, 1], "a longer list keeps every answer"
     assert values(sequence.read(d6, 0, ("four",)).outcomes) == ["no list in the answer"] * 5
     # SmolLM2 wrote this for weighted_colour: a list, without the quotes it was asked for
     colours = task("weighted_colour")
