@@ -16,6 +16,7 @@ from typing import Any
 
 from randbench.outcomes import Outcome
 from randbench.targets import Target
+from randbench.targets.posterior_predictive import PosteriorPredictive
 from randbench.tasks import Task
 
 
@@ -129,3 +130,33 @@ def _mean_row(field: str, value: int, rows: Sequence[InContextRow]) -> dict[str,
     names = sorted({name for r in rows for name in r.tvds})
     means = {f"tvd_{name}": fmean(r.tvds[name] for r in rows if name in r.tvds) for name in names}
     return {field: value, "tasks": len(rows), **means}
+
+
+BASELINES = ("posterior predictive", "empirical frequency")
+"""What two simple predictors score against theta at each N, beside the model: the
+Bayesian posterior predictive itself (Dirichlet(1)) and the observed frequencies (N > 0)."""
+
+
+def baseline_curves(tasks: Iterable[Task]) -> dict[str, dict[int, dict[str, float]]]:
+    """Family -> N -> mean TVD to theta over the family's tasks of that N, for each of
+    ``BASELINES``: the curves a model is read against (computed from the tasks alone)."""
+    found: dict[str, dict[int, dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for task in tasks:
+        posterior = task.references.get("posterior")
+        if "n" not in task.params or not isinstance(posterior, PosteriorPredictive):
+            continue
+        family = task.path.stem if task.path is not None else task.name
+        n, target = int(task.params["n"]), target_distribution(task.target)
+        at_n = found[family][n]
+        at_n["posterior predictive"].append(tvd(target_distribution(posterior), target))
+        if n and posterior.counts is not None:
+            observed = {
+                str(o): c / n for o, c in zip(posterior.outcomes, posterior.counts, strict=True)
+            }
+            at_n["empirical frequency"].append(tvd(observed, target))
+    return {
+        family: {n: {k: fmean(v) for k, v in curves.items()} for n, curves in sorted(by_n.items())}
+        for family, by_n in sorted(found.items())
+    }

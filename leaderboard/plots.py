@@ -433,6 +433,8 @@ def caption(score: TaskScore, data: TaskData) -> str:
 
 
 CURVE_STYLES = {"target": "-", "posterior": "--", "prior": ":", "discounted": "-."}
+BASELINE_STYLES = {"posterior predictive": "--", "empirical frequency": (0, (1, 1))}
+"""The predictors a model's TVD to theta is read against (grey lines)."""
 """Line style of each distribution the in-context TVDs are measured to (others: dotted)."""
 
 
@@ -446,6 +448,16 @@ def tvd_curve_plot(title: str, series: Sequence[tuple[str, dict[str, list[float]
         x = np.arange(len(lengths))
         for k, (method, curves) in enumerate(series):
             for name, values in curves.items():
+                if method == "baseline":  # a predictor's own TVD to theta, in grey
+                    ax.plot(
+                        x[: len(values)],
+                        values,
+                        color="0.55",
+                        linewidth=1.0,
+                        linestyle=BASELINE_STYLES.get(name, ":"),
+                        label=text(name, 24),
+                    )
+                    continue
                 ax.plot(x[: len(values)], values, color=_colour(k), marker="o", markersize=3,
                         linestyle=CURVE_STYLES.get(name, ":"), linewidth=1.3,
                         label=f"{text(method, 16)}: to {text(name, 16)}")  # fmt: skip

@@ -9,6 +9,7 @@ Output is deterministic: the same result files give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -19,6 +20,7 @@ from typing import Any
 
 from randbench.diversity import placement
 from randbench.finetune.heldout import TASKS_NEEDED_PER_LEVEL
+from randbench.in_context import baseline_curves
 from randbench.leaderboard import plots
 from randbench.leaderboard.board import (
     Board,
@@ -40,6 +42,7 @@ from randbench.leaderboard.scoring import N_BOOTSTRAP
 from randbench.leaderboard.staleness import Library, current_library
 from randbench.leaderboard.tables import write_tables
 from randbench.leaderboard.views import (
+    BASELINE,
     DIVERSITY_COLUMNS,
     InContextSection,
     aggregate_record,
@@ -53,6 +56,7 @@ from randbench.leaderboard.views import (
     sample_records,
     semantic_groups,
 )
+from randbench.loader import load_tasks
 
 ROW_GROUPS = (
     ("sampled", "Sampled: what the model wrote, answer after answer, judged against the "
@@ -290,6 +294,10 @@ class SiteWriter:
             groups=GROUPS, group_labels=GROUP_LABELS, needed=TASKS_NEEDED_PER_LEVEL,
         )  # fmt: skip
 
+    @functools.cached_property
+    def _baselines(self) -> dict[str, dict[int, dict[str, float]]]:
+        return baseline_curves(load_tasks())
+
     def _in_context(self) -> None:
         sections = [self._in_context_section(view) for view in model_views(self.board)]
         self._page("in_context.html", "in_context.html", sections=sections)
@@ -301,8 +309,9 @@ class SiteWriter:
         for family in view.curve_families:
             by_name.setdefault(family.name, []).append(family)
         for name, families in by_name.items():
-            table = curve_table(families)
+            table = curve_table(families, self._baselines.get(name))
             series = [(f.method, table.curves(f.method)) for f in families]
+            series.append((BASELINE, table.curves(BASELINE)))
             path = f"{folder}/{slug(name)}.svg"
             self._plot(path, plots.tvd_curve_plot, name, series, table.lengths)
             section.curves.append((name, path, table, families))

@@ -5,9 +5,11 @@ here writes a file (randbench.leaderboard.site does) or knows HTML (the template
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from randbench.in_context import BASELINES
 from randbench.leaderboard import plots
 from randbench.leaderboard.board import Board, DiversitySummary, Row
 from randbench.leaderboard.in_context import Family, ModelView, PoissonPoint
@@ -85,21 +87,34 @@ class CurveTable:
     cells: dict[tuple[int, str, str], float]
 
     def curves(self, method: str) -> dict[str, list[float]]:
-        """Distribution -> mean TVD at each N (stops at the first N without a value)."""
+        """Distribution -> mean TVD at each N (NaN where an N has no value)."""
         out: dict[str, list[float]] = {}
         for m, name in self.columns:
             if m == method:
                 values = [self.cells.get((n, m, name)) for n in self.lengths]
-                out[name] = [v for v in values if v is not None]
+                out[name] = [math.nan if v is None else v for v in values]
         return out
 
 
-def curve_table(families: list[Family]) -> CurveTable:
+BASELINE = "baseline"
+"""The method label of the predictors a model's curves are read against."""
+
+
+def curve_table(
+    families: list[Family], baselines: Mapping[int, Mapping[str, float]] | None = None
+) -> CurveTable:
+    """The family's curves of each method and, at the same N, the ``baselines``
+    (:func:`randbench.in_context.baseline_curves`: each predictor's TVD to theta)."""
     lengths = sorted({r.n for f in families for r in f.summary.by_n})
     columns = [(f.method, name) for f in families for name in f.curves]
     cells = {
         (r.n, f.method, k): v for f in families for r in f.summary.by_n for k, v in r.tvds.items()
     }
+    for name in BASELINES:
+        at = {n: values[name] for n, values in (baselines or {}).items() if name in values}
+        if any(n in at for n in lengths):
+            columns.append((BASELINE, name))
+            cells.update({(n, BASELINE, name): at[n] for n in lengths if n in at})
     return CurveTable(lengths, columns, cells)
 
 

@@ -329,3 +329,23 @@ def test_an_answer_holding_unicode_line_separators_keeps_its_one_jsonl_record(
     assert [json.loads(line)["completion"] for line in text.splitlines()] == replies
     (data,) = load_results(tmp_path).runs[0].tasks.values()
     assert [s.completion for s in data.samples] == replies
+
+
+def test_baseline_curves_are_the_closed_forms_of_each_predictor() -> None:
+    """The posterior predictive scores |theta - (1 + heads) / (2 + N)| against theta, the
+    empirical frequency |theta - heads / N| (N > 0), averaged over theta at each N."""
+    from randbench.in_context import baseline_curves
+
+    coins = [t for t in load_tasks() if t.path is not None and t.path.stem == "coin_in_context"]
+    curves = baseline_curves(coins)["coin_in_context"]
+    for n, found in curves.items():
+        tasks = [t for t in coins if t.params["n"] == n]
+        heads = [t.params["counts"][0] for t in tasks]
+        thetas = [t.params["theta"] for t in tasks]
+        posterior = [abs(th - (1 + h) / (2 + n)) for th, h in zip(thetas, heads, strict=True)]
+        assert found["posterior predictive"] == pytest.approx(np.mean(posterior))
+        if n:
+            empirical = [abs(th - h / n) for th, h in zip(thetas, heads, strict=True)]
+            assert found["empirical frequency"] == pytest.approx(np.mean(empirical))
+        else:
+            assert "empirical frequency" not in found

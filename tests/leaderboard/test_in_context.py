@@ -96,12 +96,17 @@ def test_tvd_curves_match_the_oracles_closed_form(runs: Path, page: str) -> None
         assert float(cells[column["logprob: to target"]]) == pytest.approx(0.0, abs=1e-9)
         posterior = float(cells[column["logprob: to posterior"]])
         assert posterior == pytest.approx(expected["tvd_posterior"], abs=5e-4)
+        # The oracle is theta: its distance to the posterior is the posterior's to theta.
+        baseline = float(cells[column["posterior predictive (baseline): to theta"]])
+        assert baseline == pytest.approx(posterior, abs=5e-4)
         # Sampling: 400 answers per task, so within a few binomial standard errors of 0.
         assert float(cells[column["direct: to target"]]) < 0.06
     assert float(body[-1][column["logprob: to posterior"]]) < float(
         body[1][column["logprob: to posterior"]]
     )
     assert "coin_in_context.svg" in page and 'alt="Mean TVD over theta' in page
+    empirical = column["empirical frequency (baseline): to theta"]
+    assert body[0][empirical] == "—" and float(body[-1][empirical]) < float(body[1][empirical])
 
 
 @pytest.mark.slow
