@@ -37,13 +37,13 @@ class CalibrationRow:
     test: str
     n: int
     p_values: tuple[float, ...]
-    lower_p_values: tuple[float, ...] = ()
-    """The lower-tail p-values, P(TVD <= observed) (``values.p_value_lower``): a perfect
-    sampler is flagged too regular at most alpha of the time (ties make it conservative)."""
     sizes: dict[float, float] = field(default_factory=dict)
     """The test's exact size at each alpha where it is discrete and known (the exact
     binomial test: the largest attainable size at or below alpha, by enumeration); a
     calibrated test rejects at its size, alpha otherwise."""
+    lower_p_values: tuple[float, ...] = ()
+    """The lower-tail p-values, P(TVD <= observed) (``values.p_value_lower``): a perfect
+    sampler is flagged too regular at most alpha of the time (ties make it conservative)."""
 
     @property
     def runs(self) -> int:
@@ -129,8 +129,9 @@ def calibrate(case: CalibrationCase, *, runs: int, seed: int, n_sim: int) -> Cal
         test = metrics.test
     sizes = {a: binomial_test_size(case, a) for a in ALPHAS} if test == BINOMIAL else {}
     row = CalibrationRow(
-        case.label, case.target.analysis.value, test, case.n, tuple(p_values), tuple(lower)
-    )
+        case.label, case.target.analysis.value, test, case.n, tuple(p_values),
+        lower_p_values=tuple(lower),
+    )  # fmt: skip
     return replace(row, sizes=sizes)
 
 
