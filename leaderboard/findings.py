@@ -559,7 +559,7 @@ def fine_tuning(rows: Sequence[_Row]) -> Finding:
         "Does fine-tuning improve held-out tasks, and by how much? Mean change in TVD "
         "(checkpoint minus base model, same method; negative is closer to the target) over "
         "the tasks trained on, each level of novelty of the held-out split and the train-split "
-        "tasks not trained on, with 95% bootstrap intervals over tasks and the tasks that "
+        "tasks not trained on, with 95% bootstrap intervals over task families and the tasks that "
         "improved, worsened or stayed within noise (sampled: the two TVD intervals apart; "
         f"exact: a change of at least {EXACT_NOISE}).",
         ["tasks", "n", "base mean TVD", "checkpoint mean TVD", "mean change",

@@ -141,10 +141,8 @@ def group_change(tasks: Sequence[TaskChange], group: str) -> GroupChange:
     changes = [t.change for t in chosen if t.change is not None]
     verdicts = [t.verdict for t in chosen]
     interval = None
-    if len(changes) >= 2:  # seeded by the tasks, so a page is the same every build
-        seed = zlib.crc32(",".join(sorted(t.name for t in chosen)).encode())
-        found = stats.bootstrap_ci(changes, np.mean, rng=np.random.default_rng(seed))
-        interval = (found.low, found.high)
+    if len(changes) >= 2:
+        interval = family_interval(chosen)
     return GroupChange(
         group=group,
         n=len(chosen),
@@ -158,9 +156,42 @@ def group_change(tasks: Sequence[TaskChange], group: str) -> GroupChange:
     )
 
 
+def family_interval(chosen: Sequence[TaskChange]) -> tuple[float, float]:
+    """95% bootstrap interval of the mean change that resamples task *families* (task
+    files), the tasks of a family together: tasks of one family share their prompt and
+    move together, so resampling tasks alone would overstate the evidence. With a single
+    family it is the interval over tasks. Seeded by the tasks: a page is the same every
+    build."""
+    by_family: dict[str, list[float]] = {}
+    for change in chosen:
+        if change.change is not None:
+            by_family.setdefault(family_of(change.name), []).append(change.change)
+    rng = np.random.default_rng(zlib.crc32(",".join(sorted(t.name for t in chosen)).encode()))
+    if len(by_family) < 2:
+        found = stats.bootstrap_ci([c for cs in by_family.values() for c in cs], np.mean, rng=rng)
+        return found.low, found.high
+    groups = list(by_family.values())
+
+    def pooled_mean(indices: np.ndarray) -> float:
+        return float(np.mean(np.concatenate([groups[int(i)] for i in indices])))
+
+    found = stats.bootstrap_ci(np.arange(len(groups), dtype=float), pooled_mean, rng=rng)
+    return found.low, found.high
+
+
 @cache
 def library_novelty() -> dict[str, str | None]:
     return {task.name: task.novelty for task in load_tasks()}
+
+
+@cache
+def library_families() -> dict[str, str]:
+    return {task.name: task.path.stem if task.path else task.name for task in load_tasks()}
+
+
+def family_of(name: str) -> str:
+    """The task file a task comes from (itself where the library no longer has it)."""
+    return library_families().get(name, name)
 
 
 def split_note(checkpoint: dict[str, Any], measured_on: str | None) -> str | None:

@@ -56,3 +56,13 @@ def test_a_comparison_across_split_versions_says_so() -> None:
     assert "before the held-out split was versioned" in (split_note({}, today) or "")
     assert "measured on another version" in (split_note({"split_hash": today}, "x") or "")
     assert "has changed since" in (split_note({"split_hash": "old"}, None) or "")
+
+
+def test_the_interval_resamples_families_not_tasks() -> None:
+    """Three dice and three number ranges that each moved together: the interval of the
+    mean spans both families' values, as two families (not six tasks) allow."""
+    dice = [change(f"dice_d{s}", 0.5, 0.2, "parameter") for s in (3, 5, 7)]
+    numbers = [change(f"random_number_1_to_{h}", 0.5, 0.6, "parameter") for h in (5, 6, 8)]
+    compared = Comparison(SimpleNamespace(), SimpleNamespace(), {}, dice + numbers)  # type: ignore[arg-type]
+    low, high = compared.group("parameter").interval or (0.0, 0.0)
+    assert low == pytest.approx(-0.3) and high == pytest.approx(0.1)
