@@ -122,3 +122,16 @@ def test_the_comparison_shows_each_pair_on_common_tasks(board: Board, tmp_path: 
     page = (tmp_path / "compare_models.html").read_text(encoding="utf-8")
     assert page.count("<tr data-a=") == 3
     assert f'data-point="{difference.point}"' in page and "A better" in page
+
+
+def test_every_difference_interval_holds_its_point(board: Board) -> None:
+    """Exact rows' replicates equal the point up to float summation order; the interval
+    still holds the point for every pair of rows, exact ones included."""
+    checked = 0
+    for first in board.rows:
+        for second in board.rows:
+            found = paired_difference(first.tasks, second.tasks)
+            if first is not second and found is not None:
+                assert found.low <= found.point <= found.high, (first.id, second.id)
+                checked += 1
+    assert checked >= 6
