@@ -20,6 +20,7 @@ SamplerFn = Callable[[np.random.Generator, int], ArrayLike]
 
 _CHUNK_CELLS = 4_000_000  # bound on simulations x grid cells held in memory at once
 _TIE_TOL = 1e-12
+_FAR = float(2**62)
 
 
 def _as_integers(values: ArrayLike, what: str) -> NDArray[np.int64]:
@@ -28,7 +29,9 @@ def _as_integers(values: ArrayLike, what: str) -> NDArray[np.int64]:
         raise ValueError(f"{what}: no values")
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         raise ValueError(f"{what}: values must be finite integers")
-    return arr.astype(np.int64)
+    # An answer beyond int64 ("99999999999999999999") would wrap to a negative number; any
+    # value this far out is past every target's support, so clipping keeps each CDF exact.
+    return np.clip(arr, -_FAR, _FAR).astype(np.int64)
 
 
 def _ks_distances(

@@ -80,6 +80,15 @@ def test_a_huge_answer_needs_no_huge_grid() -> None:
     assert result.statistic == pytest.approx(below, abs=1e-12)
 
 
+def test_an_answer_beyond_int64_is_far_above_not_wrapped_below() -> None:
+    """Gemma 3 answered a number past 2**63 to a held-out Poisson task; cast to int64 it
+    wrapped to a negative number and moved the distance to the wrong tail."""
+    values = [2, 3, 3, 4, 10**20]
+    assert ks_distance(values, poisson3_cdf) == pytest.approx(
+        ks_distance([2, 3, 3, 4, 10**12], poisson3_cdf), abs=1e-12
+    )
+
+
 def test_distance_of_perfect_d6_is_zero() -> None:
     values = list(itertools.chain.from_iterable(range(1, 7) for _ in range(5)))
     assert ks_distance(values, d6_cdf) == pytest.approx(0.0, abs=1e-12)
