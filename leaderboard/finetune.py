@@ -24,6 +24,7 @@ from randbench.leaderboard.board import Board, Row
 from randbench.leaderboard.load import TaskData
 from randbench.loader import library_split_hash, load_tasks
 from randbench.result_schema import ModelInfo
+from randbench.tasks import Task
 
 EXACT_NOISE = 0.01
 """Read exactly (logprob), a TVD has no sampling noise: a change below this is none."""
@@ -180,18 +181,20 @@ def family_interval(chosen: Sequence[TaskChange]) -> tuple[float, float]:
 
 
 @cache
-def library_novelty() -> dict[str, str | None]:
-    return {task.name: task.novelty for task in load_tasks()}
-
-
-@cache
-def library_families() -> dict[str, str]:
-    return {task.name: task.path.stem if task.path else task.name for task in load_tasks()}
+def library() -> dict[str, Task]:
+    """Today's built-in tasks by name, for what older result files did not record."""
+    return {task.name: task for task in load_tasks()}
 
 
 def family_of(name: str) -> str:
     """The task file a task comes from (itself where the library no longer has it)."""
-    return library_families().get(name, name)
+    task = library().get(name)
+    return task.path.stem if task is not None and task.path is not None else name
+
+
+def _library_novelty(name: str) -> str | None:
+    task = library().get(name)
+    return task.novelty if task is not None else None
 
 
 def split_note(checkpoint: dict[str, Any], measured_on: str | None) -> str | None:
@@ -255,7 +258,7 @@ def task_changes(
             tuned_tvd=_distance(tuned[name].entry.values),
             base_mass=base[name].entry.values.get("mass_on_support"),
             tuned_mass=tuned[name].entry.values.get("mass_on_support"),
-            novelty=tuned[name].entry.task.novelty or library_novelty().get(name),
+            novelty=tuned[name].entry.task.novelty or _library_novelty(name),
             base_interval=base[name].entry.intervals.get("tvd"),
             tuned_interval=tuned[name].entry.intervals.get("tvd"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,18 +62,24 @@ def write_conversations(path: Path, runs: dict[str, list[int]]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_score_groups_the_lines_of_a_conversation(tmp_path: Path) -> None:
-    answers = tmp_path / "answers.jsonl"
-    write_conversations(answers, {"a": blocks(5, 1), "b": blocks(5, 2)})
-    out = tmp_path / "out"
+def scored_entry(answers: Path, method: str, *args: str) -> dict[str, Any]:
+    """``randbench score`` on random_number_1_to_10: the method's entry of the result file."""
+    out = answers.parent / "out"
     result = CliRunner().invoke(
         app,
-        ["score", str(answers), "--task", "random_number_1_to_10", "--group-by", "run_id",
+        ["score", str(answers), "--task", "random_number_1_to_10", "--method", method, *args,
          "--output-path", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (path,) = out.glob("results_*.json")
-    entry = json.loads(path.read_text())["results"]["random_number_1_to_10"]["direct"]
+    entry: dict[str, Any] = json.loads(path.read_text())["results"]["random_number_1_to_10"]
+    return entry[method]
+
+
+def test_score_groups_the_lines_of_a_conversation(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.jsonl"
+    write_conversations(answers, {"a": blocks(5, 1), "b": blocks(5, 2)})
+    entry = scored_entry(answers, "direct", "--group-by", "run_id")
     assert entry["dependence"]["calls"] == 2 and entry["dependence"]["answers_per_call"] == 50
     assert "fewer near repeats" in entry["dependence"]["fired"]
     assert entry["too_regular"] is True
@@ -93,15 +100,7 @@ def test_a_call_of_125_numbers_is_one_call_of_125_answers(tmp_path: Path) -> Non
     numbers = blocks(13)[:125]
     answers = tmp_path / "one_call.jsonl"
     answers.write_text(json.dumps({"completion": json.dumps(numbers)}) + "\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app,
-        ["score", str(answers), "--task", "random_number_1_to_10", "--method", "sequence",
-         "--output-path", str(out)],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    (path,) = out.glob("results_*.json")
-    entry = json.loads(path.read_text())["results"]["random_number_1_to_10"]["sequence"]
+    entry = scored_entry(answers, "sequence")
     assert (entry["n"], entry["n_valid"]) == (125, 125)
     dependence = entry["dependence"]
     assert dependence["answers_per_call"] == 5 and dependence["calls_of_other_length"] == 1
