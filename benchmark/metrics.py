@@ -126,7 +126,9 @@ def evaluate(
     return metrics
 
 
-def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) -> TaskMetrics:
+def evaluate_exact(
+    target: Target, logprobs: np.ndarray, *, exact: bool = True, scope: str = EXACT_SCOPE
+) -> TaskMetrics:
     """Logprob mode: the model's probability of every outcome, so no sampling error.
 
     ``logprobs`` are aligned with ``target.support()``. The model's probabilities are
@@ -150,7 +152,7 @@ def evaluate_exact(target: Target, logprobs: np.ndarray, *, exact: bool = True) 
         invalid_reasons={},
         distribution={str(v): float(p) for v, p in zip(support, model, strict=True)},
         exact=exact,
-        scope=EXACT_SCOPE,
+        scope=scope,
     )
     metrics.values.update(
         tvd=stats.exact_tvd(model, probs),

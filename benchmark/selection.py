@@ -1,4 +1,5 @@
-"""``--tasks`` patterns -> tasks: ``all``, names, groups, ``category/name`` and globs."""
+"""``--tasks`` patterns -> tasks: ``all``, names, groups, ``category/name``, globs, and
+``split:train`` / ``split:heldout`` (the tasks of one side of the fine-tuning split)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from randbench.tasks import Task
 
 class UnknownTaskError(ValueError):
     pass
+
+
+SPLIT_PREFIX = "split:"
 
 
 def select_tasks(tasks: Sequence[Task], patterns: Sequence[str]) -> list[Task]:
@@ -35,6 +39,8 @@ def split_patterns(text: str) -> list[str]:
 def _matches(task: Task, pattern: str) -> bool:
     if pattern == "all":
         return True
+    if pattern.startswith(SPLIT_PREFIX):
+        return task.split == pattern.removeprefix(SPLIT_PREFIX)
     names = (task.name, task.qualified_name)
     return (
         pattern in names

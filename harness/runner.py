@@ -283,7 +283,7 @@ class Runner:
                     }
                 },
             )
-        run.scores = scores
-        run.metrics = method.metrics(task, scores)
+        run.scores = method.fold(task, scores)
+        run.metrics = method.metrics(task, run.scores)
         self.advance(1)
         return run

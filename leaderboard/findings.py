@@ -135,6 +135,7 @@ def build_findings(loaded: Loaded, library: Library) -> Findings:
         in_context(rows),
         verbalized(rows),
         exact_against_sampled(rows),
+        scored_mass(rows),
         fine_tuning(rows),
         unpassed(rows),
     ]
@@ -441,6 +442,7 @@ def verbalized(rows: Sequence[_Row]) -> Finding:
 
 
 VERBALIZED_METHODS = frozenset({"direct", "vs_standard", "vs_cot", "vs_multi", "sequence"})
+EXACT_METHODS = ("logprob", "logprob_prefilled")
 
 
 def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
@@ -455,13 +457,13 @@ def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
     by_model: dict[str, dict[str, _Row]] = {}
     for row in rows:
         by_model.setdefault(row.model.key(), {})[row.method] = row
-    for methods in by_model.values():
-        exact, sampled = methods.get("logprob"), methods.get("direct")
+    for methods, name in ((m, n) for m in by_model.values() for n in EXACT_METHODS):
+        exact, sampled = methods.get(name), methods.get("direct")
         if exact is None or sampled is None:
             continue
         pairs = []
-        for name in sorted(set(exact.source.tasks) & set(sampled.source.tasks)):
-            e, s = exact.source.tasks[name].entry, sampled.source.tasks[name].entry
+        for task in sorted(set(exact.source.tasks) & set(sampled.source.tasks)):
+            e, s = exact.source.tasks[task].entry, sampled.source.tasks[task].entry
             e_tvd, s_tvd, s_ci = e.values.get("tvd"), s.values.get("tvd"), s.intervals.get("tvd")
             if e_tvd is not None and s_tvd is not None and s_ci is not None:
                 pairs.append((e_tvd, s_tvd, s_ci[0] <= e_tvd <= s_ci[1]))
@@ -472,7 +474,7 @@ def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
         finding.lines.append(
             Line(
                 sampled.label,
-                "logprob vs direct",
+                f"{name} vs direct",
                 [
                     str(len(pairs)),
                     num(float(np.median([p[0] for p in pairs]))),
@@ -480,17 +482,108 @@ def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
                     f"{pct(held / len(pairs))} ({pct(ci.low)} – {pct(ci.high)})",
                 ],
                 [],
-                f"randbench run --model {sampled.model.backend} --method direct,logprob",
+                f"randbench run --model {sampled.model.backend} --method direct,{name}",
                 bool(exact.stale or sampled.stale),
             )
         )
         finding.statements.append(
-            f"{sampled.label}: over {len(pairs)} tasks both measured, the sampled TVD's 95% "
-            f"interval holds the exact TVD on {held} ({pct(held / len(pairs))}, Wilson "
+            f"{sampled.label}, {name}: over {len(pairs)} tasks both measured, the sampled "
+            f"TVD's 95% interval holds the exact TVD on {held} ({pct(held / len(pairs))}, Wilson "
             f"{pct(ci.low)} – {pct(ci.high)}); the rest disagree beyond sampling noise "
             "(the exact rows score only the listed wordings of each answer)."
         )
     return finding
+
+
+NOISE_DRAWS = 200
+
+
+@dataclass(frozen=True)
+class _Agreement:
+    """One task measured exactly and by sampling: how much mass the exact row scored, how
+    far its distribution is from the sampled answers, and how far it would be by chance."""
+
+    category: str
+    mass: float
+    tvd: float
+    floor: float
+    n: int
+
+
+def scored_mass(rows: Sequence[_Row]) -> Finding:
+    """How much of the model's probability each exact mode scores, by category, and
+    whether the exact distribution then describes the answers the model samples."""
+    finding = Finding(
+        "scored-mass",
+        "How much of a model's probability do its exact rows score, and does the exact "
+        "distribution describe what it writes? Per model, exact method and category, over "
+        "the tasks also sampled (direct) with a valid answer: the median mass on the scored "
+        "answers, the median TVD between the exact distribution and the sampled valid "
+        "answers, and the median TVD that n draws from the exact distribution itself would "
+        "show (the noise floor; a TVD near it means agreement).",
+        ["category", "tasks", "median mass scored", "median TVD exact vs sampled",
+         "noise floor", "median n sampled"],
+    )  # fmt: skip
+    by_model: dict[str, dict[str, _Row]] = {}
+    for row in rows:
+        by_model.setdefault(row.model.key(), {})[row.method] = row
+    for methods in by_model.values():
+        sampled = methods.get("direct")
+        for name in EXACT_METHODS:
+            exact = methods.get(name)
+            if exact is None or sampled is None or exact.stale or sampled.stale:
+                continue
+            found = _agreements(exact, sampled)
+            if not found:
+                continue
+            for category in sorted({a.category for a in found}):
+                finding.lines.append(_mass_line(exact, sampled, category, found))
+            finding.lines.append(_mass_line(exact, sampled, "all", found))
+            every = finding.lines[-1].numbers
+            finding.statements.append(
+                f"{sampled.label}, {name}: over {len(found)} tasks the scored answers hold a "
+                f"median {pct(every['mass'])} of the model's probability; the exact "
+                f"distribution is a median TVD {num(every['tvd'])} from the sampled answers, "
+                f"against {num(every['floor'])} from sampling noise alone."
+            )
+    return finding
+
+
+def _agreements(exact: _Row, sampled: _Row) -> list[_Agreement]:
+    rng = np.random.default_rng(BOOT_SEED)
+    found = []
+    for name in sorted(set(exact.source.tasks) & set(sampled.source.tasks)):
+        e, s = exact.source.tasks[name], sampled.source.tasks[name]
+        mass = e.entry.values.get("mass_on_support")
+        if not e.entry.distribution or mass is None or mass <= 0:
+            continue
+        answers = [str(o.value) for x in s.samples for o in x.outcomes if o.invalid_reason is None]
+        if not answers:
+            continue
+        keys = list(e.entry.distribution)
+        probs = np.array([e.entry.distribution[k] for k in keys])
+        counts = Counter(answers)
+        observed = np.array([counts.get(k, 0) for k in keys]) / len(answers)
+        outside = sum(c for k, c in counts.items() if k not in e.entry.distribution)
+        tvd = 0.5 * (float(np.abs(observed - probs).sum()) + outside / len(answers))
+        draws = rng.multinomial(len(answers), probs / probs.sum(), size=NOISE_DRAWS)
+        floor = float(np.mean(0.5 * np.abs(draws / len(answers) - probs).sum(axis=1)))
+        found.append(_Agreement(e.entry.task.category, float(mass), tvd, floor, len(answers)))
+    return found
+
+
+def _mass_line(exact: _Row, sampled: _Row, category: str, found: list[_Agreement]) -> Line:
+    chosen = [a for a in found if category in ("all", a.category)]
+    numbers = {
+        "mass": float(np.median([a.mass for a in chosen])),
+        "tvd": float(np.median([a.tvd for a in chosen])),
+        "floor": float(np.median([a.floor for a in chosen])),
+        "n": float(np.median([a.n for a in chosen])),
+    }
+    cells = [category, str(len(chosen)), pct(numbers["mass"]), num(numbers["tvd"]),
+             num(numbers["floor"]), f"{numbers['n']:g}"]  # fmt: skip
+    command_text = f"randbench run --model {sampled.model.backend} --method direct,{exact.method}"
+    return Line(sampled.label, exact.method, cells, [], command_text, False, numbers)
 
 
 def unpassed(rows: Sequence[_Row]) -> Finding:

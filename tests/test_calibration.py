@@ -81,3 +81,24 @@ def test_the_exact_binomial_test_is_held_to_its_own_discrete_size() -> None:
     plain = CalibrationRow(coin.label, "categorical", "binomial", 50, p_values)
     sized = CalibrationRow(coin.label, "categorical", "binomial", 50, p_values, {0.05: size})
     assert not plain.inside(0.05) and sized.inside(0.05)
+
+
+def test_the_too_regular_flag_is_held_to_its_size_where_the_tvd_has_ties() -> None:
+    """A fair coin at n = 100 has TVD 0 with probability 0.080: no split is rare enough to
+    flag at 0.05, so the flag's size is 0; a d6 at n = 600 has so many TVD values that its
+    size nears alpha."""
+    from randbench.calibration import lower_tail_size
+
+    (coin,) = [c for c in CASES if c.label.startswith("coin, n=100")]
+    (d6,) = [c for c in CASES if c.label.startswith("d6, n=600")]
+    assert lower_tail_size(coin, 0.05, n_sim=2000, seed=1) < 1e-6
+    assert 0.035 < lower_tail_size(d6, 0.05, n_sim=2000, seed=1) < 0.05
+    assert lower_tail_size(d6, 0.01, n_sim=50, seed=1) == 0.0, "1/51 is above 0.01"
+
+
+@pytest.mark.slow
+def test_a_perfect_d6_is_flagged_too_regular_at_the_flags_own_size() -> None:
+    (d6,) = [c for c in CASES if c.label.startswith("d6, n=30")]
+    row = calibrate(d6, runs=1000, seed=2, n_sim=400)
+    assert row.lower_sizes[0.05] < 0.03, "ties put the size well below alpha"
+    assert row.lower_inside(0.05), (row.lower_rate(0.05), row.lower_sizes)

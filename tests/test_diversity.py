@@ -16,7 +16,7 @@ from randbench.embedder import WEIGHTS, EmbedderError, default_embedder, verify_
 from randbench.harness.backends import ModelSpec, load_backend
 from randbench.harness.cache import ResponseCache
 from randbench.harness.early_stop import stop_cells
-from randbench.harness.methods import METHODS
+from randbench.harness.methods import METHODS, SamplingMethod
 from randbench.harness.runner import Runner
 from randbench.harness.runs import RunConfig
 from randbench.loader import load_tasks
@@ -24,7 +24,7 @@ from randbench.stats import diversity as div
 from randbench.targets import Analysis
 
 OPEN_ENDED = [t for t in load_tasks() if t.target.analysis is Analysis.OPEN_ENDED]
-SAMPLING_METHODS = [n for n in METHODS.names() if n != "logprob"]
+SAMPLING_METHODS = [n for n in METHODS.names() if issubclass(METHODS.get(n), SamplingMethod)]
 
 
 def encode(texts: list[str]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,15 @@ def test_selection_by_name_group_category_and_glob(tmp_path: Path) -> None:
     ]
     with pytest.raises(UnknownTaskError, match="did you mean dice_d4_plain"):
         select_tasks(tasks, ["dice_d4_plian"])
+
+
+def test_selection_by_split(tmp_path: Path) -> None:
+    tasks = load_file(TaskFile(write(tmp_path, "games/dice.yaml", FAMILY), "games"))[0]
+    held = [tasks[0], *(dataclasses.replace(t, split="train", novelty=None) for t in tasks[1:])]
+    assert [t.name for t in select_tasks(held, ["split:heldout"])] == [tasks[0].name]
+    assert len(select_tasks(held, ["split:train"])) == 3
+    with pytest.raises(UnknownTaskError, match="split:test"):
+        select_tasks(held, ["split:test"])
 
 
 def test_spellings_of_one_spec_hash_alike(tmp_path: Path) -> None:

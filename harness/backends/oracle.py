@@ -78,8 +78,19 @@ class OracleBackend(Backend):
                 for v, p in zip(support, task.target.probabilities(), strict=True)
             }
             logprobs = tuple(
-                math.log(probability[c]) if probability.get(c, 0.0) > 0 else -math.inf
+                math.log(p) if (p := _probability(probability, c, request)) > 0 else -math.inf
                 for c in request.candidates
             )
             out.append(CandidateScores(logprobs=logprobs))
         return out
+
+
+def _probability(probability: dict[str, float], candidate: str, request: ScoreRequest) -> float:
+    """The target's probability of a candidate as a perfect sampler writes it: its canonical
+    text, or after a pre-filled lead-in, that text behind one space (`` 4``, never
+    `` 4.`` or `` Heads``)."""
+    if candidate in probability:
+        return probability[candidate]
+    if request.prompt.assistant_prefix and candidate.startswith(" "):
+        return probability.get(candidate[1:], 0.0)
+    return 0.0

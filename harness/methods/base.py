@@ -143,6 +143,12 @@ class ScoringMethod(Method, ABC):
     @abstractmethod
     def request(self, task: Task) -> ScoreRequest: ...
 
+    def fold(self, task: Task, scores: CandidateScores) -> CandidateScores:
+        """The backend's scores of the request's candidates -> one per outcome of the
+        support (what results and metrics hold); identity where each outcome is one
+        candidate."""
+        return scores
+
     @abstractmethod
     def metrics(self, task: Task, scores: CandidateScores) -> TaskMetrics: ...
 
