@@ -714,9 +714,14 @@ def _fine_tuning_line(
     numbers = {"change": summary.change, "low": low, "high": high, "n": float(summary.n)}
     stale = any(tuned.stale.get(c.name) or base.stale.get(c.name) for c in chosen)
     return Line(
-        tuned.label, tuned.method, cells, figures, command(run, "all", tuned.method), stale,
-        numbers,
+        tuned.label, tuned.method, cells, figures, command(run, _selection(group), tuned.method),
+        stale, numbers,
     )  # fmt: skip
+
+
+def _selection(group: str) -> str:
+    """The ``--tasks`` selection that holds a fine-tuning group's tasks."""
+    return "split:heldout" if group in NOVELTY_LEVELS else "split:train"
 
 
 def _fine_tuning_statement(tuned: _Row, group: str, line: Line, note: str | None) -> str:

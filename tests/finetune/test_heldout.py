@@ -45,7 +45,13 @@ EXEMPT = {
 """Categories with no held-out task, and why (docs/finetune.md says the same)."""
 
 
+PILOT = Path(__file__).parents[1] / "data" / "power_pilot.json"
+"""The per-task TVD changes the split was sized from: SmolLM2 and its SFT checkpoint as
+published before the split (their files are in git's history, see its ``source``)."""
+
+
 def needed_per_level() -> int:
+    """What the published base and SFT results ask for today."""
     return tasks_needed(tvd_differences(merged_results(BASE_RESULTS), merged_results(SFT_RESULTS)))
 
 
@@ -66,8 +72,9 @@ def test_a_held_out_task_must_say_how_it_is_new(tmp_path: Path) -> None:
         assert "t.yaml" in str(error.value)
 
 
-def test_every_level_holds_as_many_tasks_as_the_power_analysis_needs() -> None:
-    needed = needed_per_level()
+def test_every_level_holds_as_many_tasks_as_the_pilot_power_analysis_needs() -> None:
+    pilot = json.loads(PILOT.read_text())["tvd_differences"]
+    needed = tasks_needed(pilot)
     assert needed == TASKS_NEEDED_PER_LEVEL, "the constant the fine-tuning page uses"
     counts = split_counts(TASKS)
     for level in NOVELTY_LEVELS:
@@ -145,6 +152,16 @@ def test_the_split_command_prints_each_level_and_the_tasks_needed() -> None:
     for level in NOVELTY_LEVELS:
         assert f"{level}: {sum(counts[level].values())} (" in result.output
     assert f"needs {needed_per_level()} held-out tasks per level" in result.output
+
+
+def test_the_retrained_checkpoints_ask_for_more_tasks_than_the_pilot_and_the_docs_say_so() -> None:
+    """The retrained SFT checkpoint's changes spread wider than the pilot's, so the levels'
+    72 tasks detect a mean change of 0.05 with less than the planned 80% power; the
+    fine-tuning doc states the figure the published results give."""
+    needed = needed_per_level()
+    assert needed > TASKS_NEEDED_PER_LEVEL
+    docs = (Path(__file__).parents[2] / "docs" / "finetune.md").read_text()
+    assert f"asks for {needed} tasks per level" in docs
 
 
 @pytest.mark.parametrize(
