@@ -28,5 +28,7 @@ class TrainSettings(BaseModel):
     logging_steps: int = Field(default=5, gt=0)
     device: str = "cpu"
     """``cpu``, ``cuda`` or ``auto``."""
+    completion_only_loss: bool = True
+    """SFT: the loss on the answer only (False: on the prompt and the answer)."""
     target_kl: float = Field(default=0.01, ge=0)
     """distmatch only: stop once the mean loss is within this many nats of H(p*)."""

@@ -36,7 +36,7 @@ def sft_trainer(
 
     config = SFTConfig(
         **trainer_arguments(settings, work_dir, backend),
-        completion_only_loss=True,
+        completion_only_loss=settings.completion_only_loss,
         max_length=None,
         padding_free=False,
     )

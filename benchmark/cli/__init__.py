@@ -11,6 +11,7 @@ from randbench.cli.bench import bench_command
 from randbench.cli.calibrate import calibrate_command
 from randbench.cli.finetune import finetune_app
 from randbench.cli.leaderboard import leaderboard_app
+from randbench.cli.probe import probe_app
 from randbench.cli.report import report_command
 from randbench.cli.run import run_command
 from randbench.cli.score import score_command
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(leaderboard_app, name="leaderboard")
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(probe_app, name="probe")
 app.command("calibrate")(calibrate_command)
 app.command("run")(run_command)
 app.command("score")(score_command)
