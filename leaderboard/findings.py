@@ -147,8 +147,7 @@ def command(run: RunFile, task: str, method: str) -> str:
     """The command that reruns one task of a result file."""
     model = run.document.config.model
     settings = run.document.config.run
-    named = model.name and not _embedded(model.backend)
-    text = f"randbench run --model {model.backend}" + (f":{model.name}" if named else "")
+    text = f"randbench run --model {model_argument(model)}"
     if model.identity_args:
         args = ",".join(f"{k}={v}" for k, v in sorted(model.identity_args.items()))
         text += f" --model-args {args}"
@@ -158,6 +157,12 @@ def command(run: RunFile, task: str, method: str) -> str:
     if settings.stop_alpha is None and settings.batch_size is not None:
         text += " --no-stop-early"
     return text
+
+
+def model_argument(model: ModelInfo) -> str:
+    """``--model`` as a user types it: ``smollm2``, ``hf:checkpoints/smollm2-sft``."""
+    named = model.name and not _embedded(model.backend)
+    return model.backend + (f":{model.name}" if named else "")
 
 
 def _embedded(backend: str) -> bool:
@@ -482,7 +487,7 @@ def exact_against_sampled(rows: Sequence[_Row]) -> Finding:
                     f"{pct(held / len(pairs))} ({pct(ci.low)} – {pct(ci.high)})",
                 ],
                 [],
-                f"randbench run --model {sampled.model.backend} --method direct,{name}",
+                f"randbench run --model {model_argument(sampled.model)} --method direct,{name}",
                 bool(exact.stale or sampled.stale),
             )
         )
@@ -555,8 +560,8 @@ def _agreements(exact: _Row, sampled: _Row) -> list[_Agreement]:
     for name in sorted(set(exact.source.tasks) & set(sampled.source.tasks)):
         e, s = exact.source.tasks[name], sampled.source.tasks[name]
         mass = e.entry.values.get("mass_on_support")
-        if not e.entry.distribution or mass is None or mass <= 0:
-            continue
+        if len(e.entry.distribution) < 2 or mass is None or mass <= 0:
+            continue  # a point mass's exact distribution is the target whatever the model
         answers = [str(o.value) for x in s.samples for o in x.outcomes if o.invalid_reason is None]
         if not answers:
             continue
@@ -582,7 +587,9 @@ def _mass_line(exact: _Row, sampled: _Row, category: str, found: list[_Agreement
     }
     cells = [category, str(len(chosen)), pct(numbers["mass"]), num(numbers["tvd"]),
              num(numbers["floor"]), f"{numbers['n']:g}"]  # fmt: skip
-    command_text = f"randbench run --model {sampled.model.backend} --method direct,{exact.method}"
+    command_text = (
+        f"randbench run --model {model_argument(sampled.model)} --method direct,{exact.method}"
+    )
     return Line(sampled.label, exact.method, cells, [], command_text, False, numbers)
 
 

@@ -132,3 +132,22 @@ def test_docs_findings_is_generated_from_the_committed_results(findings: Finding
     assert committed == findings_markdown(findings), (
         "docs/findings.md is stale: run `randbench report results/ -o docs/findings.md`"
     )
+
+
+def test_the_lead_in_scores_more_of_smollm2_in_every_category_and_docs_quote_it(
+    findings: Findings,
+) -> None:
+    (found,) = [f for f in findings.findings if f.key == "scored-mass"]
+    lines = {
+        (line.method, line.cells[0]): line
+        for line in found.lines
+        if line.model.startswith("smollm2:")
+    }
+    docs = (ROOT / "docs" / "methods.md").read_text()
+    categories = [c for method, c in lines if method == "logprob_prefilled" and c != "all"]
+    assert {"basic", "games", "combinatorial"} <= set(categories)
+    for category in categories:
+        plain, led = lines[("logprob", category)], lines[("logprob_prefilled", category)]
+        assert led.numbers["mass"] > plain.numbers["mass"], category
+        quoted = f"| {plain.cells[2]} | **{led.cells[2]}** |"
+        assert quoted in docs or category in {"replication"}, (category, quoted)
