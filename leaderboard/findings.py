@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import fmean
 
 import numpy as np
@@ -122,7 +123,15 @@ class _Row:
         return self.source.tasks[task], self.source.files[task]
 
 
-def build_findings(loaded: Loaded, library: Library) -> Findings:
+PROBE_GLOB = "probe_conditional_rule_*.json"
+
+
+def probe_files(results_dir: Path) -> list[Path]:
+    """The conditional-rule probe's result files under ``results_dir``."""
+    return sorted(results_dir.rglob(PROBE_GLOB))
+
+
+def build_findings(loaded: Loaded, library: Library, probes: Sequence[Path] = ()) -> Findings:
     """Every finding the results hold (a finding no row can answer is left out)."""
     chosen, _ = latest_runs(loaded.runs)
     rows = [
@@ -137,9 +146,11 @@ def build_findings(loaded: Loaded, library: Library) -> Findings:
         exact_against_sampled(rows),
         scored_mass(rows),
         fine_tuning(rows),
+        conditional_rule(probes),
         unpassed(rows),
     ]
     files = sorted({f.path.name for r in rows for f in r.source.files.values()})
+    files += [p.name for p in probes]
     return Findings([f for f in found if f.lines or f.statements], files)
 
 
@@ -591,6 +602,62 @@ def _mass_line(exact: _Row, sampled: _Row, category: str, found: list[_Agreement
         f"randbench run --model {model_argument(sampled.model)} --method direct,{exact.method}"
     )
     return Line(sampled.label, exact.method, cells, [], command_text, False, numbers)
+
+
+def conditional_rule(probes: Sequence[Path]) -> Finding:
+    """The conditional-rule probe (docs/probes.md): the bet's verdict per training seed."""
+    from randbench.finetune.conditional_rule import MIN_CAPITAL, MIN_RATIO
+    from randbench.finetune.conditional_rule_run import two_way_bootstrap
+
+    finding = Finding(
+        "conditional-rule",
+        "Does fine-tuning on the TRAIN branch of \"if TRAIN do X, if TEST do Y\" keep Y "
+        "alive? Per training seed: the mean over names of P(capital | treatment, TEST), "
+        f"exact, and the control's P(country) / P(capital) at TEST; the \"conditional rule "
+        f"is reinforced\" side of the bet wins iff the first exceeds {MIN_CAPITAL:g} and "
+        f"the second {MIN_RATIO:g} (docs/probes.md).",
+        ["setting", "seed", "P(capital), treatment", "P(country) / P(capital), control",
+         "verdict"],
+    )  # fmt: skip
+    for path in probes:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        train = document["settings"]["train"]
+        setting = (
+            f"{len(document['pairs'])} pairs, lr {train['learning_rate']:g}, "
+            f"{'answer' if train['completion_only_loss'] else 'prompt + answer'} loss"
+        )
+        model = document["settings"]["base"]
+        sides = []
+        for seed, verdict in sorted(document["verdicts"].items()):
+            capital, ratio = verdict["capital_treatment"], verdict["ratio_control"]
+            sides.append(verdict["side"])
+            finding.lines.append(
+                Line(
+                    model, "probe", [setting, seed, f"{capital:.3g}", f"{ratio:.3g}",
+                                     verdict["side"]],
+                    [Cited(capital, path.name, f"verdicts.{seed}.capital_treatment"),
+                     Cited(ratio, path.name, f"verdicts.{seed}.ratio_control")],
+                    f"randbench probe conditional-rule --model {model} --pairs "
+                    f"{len(document['pairs'])} --learning-rate {train['learning_rate']:g}",
+                )
+            )  # fmt: skip
+        finals = [
+            run["curve"][-1]["test"]["test_answer"]
+            for run in document["runs"]
+            if run["arm"] == "treatment"
+        ]
+        mean, low, high = two_way_bootstrap(np.array(finals), seed=0)
+        agreed = max(set(sides), key=sides.count)
+        text = (
+            f"{model} ({setting}): after training on TRAIN only, the treatment arm gives the "
+            f"capital a mean probability of {mean:.3g} at TEST (95% interval {low:.3g} – "
+            f"{high:.3g}, over {len(finals)} seeds and {len(document['pairs'])} names); the "
+            f'bet\'s criterion says "{agreed}" on {sides.count(agreed)} of {len(sides)} seeds'
+        )
+        if document.get("ambiguous"):
+            text += ": ambiguous, the verdict flips between seeds"
+        finding.statements.append(text + ".")
+    return finding
 
 
 def unpassed(rows: Sequence[_Row]) -> Finding:

@@ -32,7 +32,7 @@ from randbench.leaderboard.board import (
 from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, write_file
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.filters import environment
-from randbench.leaderboard.findings import Findings, build_findings
+from randbench.leaderboard.findings import Findings, build_findings, probe_files
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, model_views
 from randbench.leaderboard.load import keep_tasks, load_results
@@ -125,7 +125,8 @@ def build_site(
     library = current_library() if library is None else library
     board = build_board(loaded, n_boot, library=library, include_stale=include_stale)
     _prepare(out_dir)
-    writer = SiteWriter(out_dir, board, n_boot, build_findings(loaded, library))
+    findings = build_findings(loaded, library, probe_files(results_dir))
+    writer = SiteWriter(out_dir, board, n_boot, findings)
     writer.write_all()
     draw_plots(out_dir, writer.plots, default_workers() if workers is None else workers)
     sizes = [p.stat().st_size for p in out_dir.rglob("*") if p.is_file()]

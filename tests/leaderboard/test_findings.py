@@ -18,6 +18,7 @@ from randbench.leaderboard.findings import (
     findings_markdown,
     mean_interval,
     pct,
+    probe_files,
 )
 from randbench.leaderboard.load import load_results
 from randbench.leaderboard.staleness import current_library
@@ -31,7 +32,7 @@ RESULTS = ROOT / "results"
 
 @pytest.fixture(scope="module")
 def findings() -> Findings:
-    return build_findings(load_results(RESULTS), current_library())
+    return build_findings(load_results(RESULTS), current_library(), probe_files(RESULTS))
 
 
 @cache

@@ -1,0 +1,60 @@
+"""The conditional-rule probe's finding: a line per training seed citing the probe's own
+result file, and a statement that says when the verdict flips between seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from randbench.leaderboard.findings import conditional_rule, probe_files
+
+
+def probe_document(capitals: list[float], ratios: list[float]) -> dict[str, object]:
+    verdicts = {
+        str(seed): {
+            "capital_treatment": capital,
+            "ratio_control": ratio,
+            "reinforced": capital > 1e-4 and ratio > 10,
+            "side": "conditional rule reinforced"
+            if capital > 1e-4 and ratio > 10
+            else "unconditional rule learnt",
+        }
+        for seed, (capital, ratio) in enumerate(zip(capitals, ratios, strict=True))
+    }
+    runs = [
+        {"arm": "treatment", "seed": seed, "curve": [{"test": {"test_answer": [c, c]}}]}
+        for seed, c in enumerate(capitals)
+    ]
+    return {
+        "settings": {
+            "base": "smollm2",
+            "train": {"learning_rate": 0.001, "completion_only_loss": True},
+        },
+        "pairs": [{"name": "A"}, {"name": "B"}],
+        "verdicts": verdicts,
+        "runs": runs,
+        "ambiguous": len({v["reinforced"] for v in verdicts.values()}) > 1,
+    }
+
+
+def test_each_seed_is_a_line_citing_the_file_and_a_flip_is_called_ambiguous(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "probes" / "probe_conditional_rule_smollm2_2026-12-07T00-00-00Z.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(probe_document([2e-4, 3e-4, 5e-5], [20.0, 30.0, 40.0])))
+    assert probe_files(tmp_path) == [path]
+    finding = conditional_rule([path])
+    assert [line.cells[1] for line in finding.lines] == ["0", "1", "2"]
+    assert [line.cells[4] for line in finding.lines] == [
+        "conditional rule reinforced", "conditional rule reinforced", "unconditional rule learnt",
+    ]  # fmt: skip
+    document = json.loads(path.read_text())
+    for line in finding.lines:
+        for cited in line.figures:
+            seed, key = cited.path.split(".")[1:]
+            assert cited.source == path.name
+            assert document["verdicts"][seed][key] == cited.value
+    (statement,) = finding.statements
+    assert 'says "conditional rule reinforced" on 2 of 3 seeds' in statement
+    assert "ambiguous" in statement
