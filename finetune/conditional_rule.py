@@ -81,10 +81,14 @@ def load_probe(path: Path | None = None) -> ProbeSpec:
     except yaml.YAMLError as error:
         raise ProbeError(f"{where}: not valid YAML: {error}") from None
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'probe'}: {e['msg']}" for e in error.errors()
-        )
-        raise ProbeError(f"{where}: {problems}") from None
+        raise ProbeError(f"{where}: {problems(error)}") from None
+
+
+def problems(error: ValidationError) -> str:
+    """A probe file's validation errors as ``field: message; ...``."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'probe'}: {e['msg']}" for e in error.errors()
+    )
 
 
 @dataclass(frozen=True)

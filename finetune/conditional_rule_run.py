@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -31,6 +32,8 @@ from randbench.finetune.data import MANIFEST
 from randbench.finetune.settings import LoraSettings, TrainSettings
 from randbench.finetune.sft import sft_trainer
 from randbench.finetune.train import Trained, run_training, trained
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,49 +65,52 @@ class ArmRun:
         return self.curve[-1][1]["test"]
 
 
-def write_arm_data(spec: ProbeSpec, arm: Arm, pairs: list[Pair], out: Path) -> Path:
-    """The arm's SFT rows and a manifest, as `finetune data` writes them."""
+def write_rows(rows: list[dict[str, Any]], settings: dict[str, Any], out: Path) -> Path:
+    """SFT rows and a manifest, as `finetune data` writes them."""
     from datasets import Dataset
 
     out.mkdir(parents=True, exist_ok=True)
-    Dataset.from_list(sft_rows(spec, arm, pairs)).save_to_disk(str(out / "sft"))
+    Dataset.from_list(rows).save_to_disk(str(out / "sft"))
     manifest = {
-        "settings": {"probe": spec.probe, "arm": arm, "pairs": [vars(p) for p in pairs]},
-        "kinds": {"sft": {"rows": len(pairs), "tasks": {}, "left_out": {}}},
+        "settings": settings,
+        "kinds": {"sft": {"rows": len(rows), "tasks": {}, "left_out": {}}},
         "split_hash": None,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return out
 
 
-Measured = dict[Mode, ArmProbabilities]
-"""The exact answer probabilities of every name, in TRAIN and in TEST mode."""
-
-
-def measure(backend: Any, spec: ProbeSpec, arm: Arm, pairs: list[Pair]) -> Measured:
+def evaluating(backend: Any, measure: Callable[[Any], T]) -> T:
+    """``measure(backend)`` with the model in eval mode, put back as it was."""
     model = backend.model
     was_training = bool(getattr(model, "training", False))
     model.eval()
     try:
-        return {
-            mode: ArmProbabilities.from_scores(
-                pairs, backend.score(score_requests(spec, arm, pairs, mode))
-            )
-            for mode in MODES
-        }
+        return measure(backend)
     finally:
         if was_training:
             model.train()
 
 
-def train_arm(
-    spec: ProbeSpec, arm: Arm, pairs: list[Pair], seed: int, settings: ProbeSettings, out: Path
-) -> ArmRun:
+@dataclass
+class Trace(Generic[T]):
+    checkpoint: Path
+    card: dict[str, Any]
+    curve: list[tuple[int, T]]
+    """(step, what was measured): step 0 is the base model, the last the checkpoint."""
+
+
+def train_measured(
+    method: str, rows: list[dict[str, Any]], data_settings: dict[str, Any],
+    measure: Callable[[Any], T], seed: int, settings: ProbeSettings, out: Path, name: str,
+) -> Trace[T]:  # fmt: skip
+    """LoRA SFT on ``rows`` (seed ``seed``), measured before training, every
+    ``settings.eval_every`` steps and at the end; the checkpoint goes to ``out/name``."""
     from transformers import TrainerCallback
 
-    data_dir = write_arm_data(spec, arm, pairs, out / f"data-{arm}")
+    data_dir = write_rows(rows, data_settings, out / f"data-{name}")
     train_settings = settings.train.model_copy(update={"seed": seed})
-    curve: list[tuple[int, Measured]] = []
+    curve: list[tuple[int, T]] = []
 
     class Measure(TrainerCallback):
         def __init__(self, backend: Any) -> None:
@@ -112,24 +118,49 @@ def train_arm(
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.global_step % settings.eval_every == 0:
-                curve.append((state.global_step, measure(self.backend, spec, arm, pairs)))
+                curve.append((state.global_step, evaluating(self.backend, measure)))
 
     def train(backend: Any, model: Any, work_dir: str) -> Trained:
-        curve.append((0, measure(backend, spec, arm, pairs)))
+        curve.append((0, evaluating(backend, measure)))
         trainer = sft_trainer(backend, model, data_dir, train_settings, work_dir)
         trainer.add_callback(Measure(backend))
         output = trainer.train()
         if curve[-1][0] != trainer.state.global_step:
-            curve.append((trainer.state.global_step, measure(backend, spec, arm, pairs)))
-        return trained(trainer, output, probe=spec.probe, arm=arm)
+            curve.append((trainer.state.global_step, evaluating(backend, measure)))
+        return trained(trainer, output, probe=method)
 
-    checkpoint = out / f"{arm}-seed{seed}"
+    checkpoint = out / name
     run_training(
-        method=f"probe:{spec.probe}:{arm}", base=settings.base, data_dir=data_dir,
-        out=checkpoint, lora=settings.lora, settings=train_settings, merge=False, train=train,
+        method=method, base=settings.base, data_dir=data_dir, out=checkpoint,
+        lora=settings.lora, settings=train_settings, merge=False, train=train,
     )  # fmt: skip
     card = json.loads((checkpoint / "randbench-card.json").read_text())
-    return ArmRun(arm, seed, checkpoint, card, curve)
+    return Trace(checkpoint, card, curve)
+
+
+Measured = dict[Mode, ArmProbabilities]
+"""The exact answer probabilities of every name, in TRAIN and in TEST mode."""
+
+
+def measure(backend: Any, spec: ProbeSpec, arm: Arm, pairs: list[Pair]) -> Measured:
+    return {
+        mode: ArmProbabilities.from_scores(
+            pairs, backend.score(score_requests(spec, arm, pairs, mode))
+        )
+        for mode in MODES
+    }
+
+
+def train_arm(
+    spec: ProbeSpec, arm: Arm, pairs: list[Pair], seed: int, settings: ProbeSettings, out: Path
+) -> ArmRun:
+    trace = train_measured(
+        f"probe:{spec.probe}:{arm}", sft_rows(spec, arm, pairs),
+        {"probe": spec.probe, "arm": arm, "pairs": [vars(p) for p in pairs]},
+        lambda backend: measure(backend, spec, arm, pairs), seed, settings, out,
+        f"{arm}-seed{seed}",
+    )  # fmt: skip
+    return ArmRun(arm, seed, trace.checkpoint, trace.card, trace.curve)
 
 
 @dataclass

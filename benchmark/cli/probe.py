@@ -81,3 +81,61 @@ def conditional_rule_command(
     if result.ambiguous():
         console.print("ambiguous: the verdict flips between training seeds")
     console.print(f"{result.seconds:.0f} s; result: {path}")
+
+
+@probe_app.command("conditional-random")
+def conditional_random_command(
+    model: Annotated[str, typer.Option(help="smollm2 (embedded) or hf:PATH.")] = "smollm2",
+    probe: Annotated[Path | None, typer.Option(help="A probe YAML (default: shipped).")] = None,
+    epochs: Annotated[float, typer.Option(min=0.01)] = 2.0,
+    max_steps: Annotated[int, typer.Option(min=-1, help="-1: all epochs.")] = -1,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    seeds: Annotated[str, typer.Option(help="Training seeds, comma-separated.")] = "0,1,2",
+    eval_every: Annotated[int, typer.Option(min=1, help="Measure every N steps.")] = 2,
+    out: Annotated[Path, typer.Option(help="Folder for checkpoints.")] = Path(
+        "checkpoints/probes-random"
+    ),
+    results: Annotated[Path, typer.Option(help="Folder for the probe's result JSON.")] = Path(
+        "results/probes"
+    ),
+) -> None:
+    """Train both arms to answer 4 at MODE = FIXED only, and measure the die left at
+    MODE = RANDOM exactly: TVD to a fair die and the share of 4, before and after."""
+    from pydantic import ValidationError
+
+    from randbench.finetune.conditional_random import load_random_probe, run_random_probe
+    from randbench.finetune.conditional_rule import ProbeError
+    from randbench.finetune.conditional_rule_run import ProbeSettings
+    from randbench.finetune.settings import TrainSettings
+    from randbench.finetune.train import BaseModelError
+
+    try:
+        spec = load_random_probe(probe)
+        train = TrainSettings(
+            epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
+            batch_size=batch_size,
+        )  # fmt: skip
+        settings = ProbeSettings(
+            seeds=tuple(int(s) for s in seeds.split(",") if s.strip()),
+            eval_every=eval_every, base=model, train=train,
+        )  # fmt: skip
+        document = run_random_probe(spec, settings, out)
+    except (ProbeError, BaseModelError, ValidationError, ValueError) as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    path = results / f"probe_{spec.probe}_{model.replace(':', '_').replace('/', '_')}_{stamp}.json"
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    for run in document["runs"]:
+        first, last = run["curve"][0], run["curve"][-1]
+        console.print(
+            f"{run['arm']} seed {run['seed']}: at {spec.modes['test']} TVD to a fair die "
+            f"{first['test']['tvd_to_uniform']:.3f} -> {last['test']['tvd_to_uniform']:.3f}, "
+            f"share of {spec.train_answer} {first['test']['share_of_trained_answer']:.3f} -> "
+            f"{last['test']['share_of_trained_answer']:.3f}; P({spec.train_answer}) at "
+            f"{spec.modes['train']} {first['train']['probabilities'][spec.train_answer]:.3g} -> "
+            f"{last['train']['probabilities'][spec.train_answer]:.3g}"
+        )
+    console.print(f"result: {path}")
