@@ -8,15 +8,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from randbench.finetune.conditional_rule import ARMS, MODES, Arm, Mode, ProbeError, problems
+from randbench.finetune.conditional_rule import ARMS, MODES, Arm, Mode, ProbeError, read_probe
 from randbench.finetune.conditional_rule_run import ProbeSettings, train_measured
 from randbench.finetune.paraphrase import FRAMINGS
 from randbench.harness.requests import CandidateScores, Message, Prompt, ScoreRequest
@@ -42,17 +40,8 @@ class RandomProbeSpec(BaseModel):
 
 
 def load_random_probe(path: Path | None = None) -> RandomProbeSpec:
-    if path is None:
-        files = resources.files("randbench.finetune")
-        text, where = files.joinpath("conditional_random.yaml").read_text(), "shipped"
-    else:
-        text, where = path.read_text(encoding="utf-8"), str(path)
-    try:
-        return RandomProbeSpec.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as error:
-        raise ProbeError(f"{where}: not valid YAML: {error}") from None
-    except ValidationError as error:
-        raise ProbeError(f"{where}: {problems(error)}") from None
+    """The probe file at ``path``, or the shipped randomness probe."""
+    return read_probe(RandomProbeSpec, "conditional_random.yaml", path)
 
 
 def prompt(spec: RandomProbeSpec, arm: Arm, mode: Mode) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -71,24 +71,29 @@ def _shares_name(country: str, capital: str) -> bool:
 
 def load_probe(path: Path | None = None) -> ProbeSpec:
     """The probe file at ``path``, or the shipped conditional-rule probe."""
+    return read_probe(ProbeSpec, "conditional_rule.yaml", path)
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def read_probe(model: type[SpecT], shipped: str, path: Path | None) -> SpecT:
+    """A probe file (``path``, or the shipped one of that name) validated as ``model``;
+    a bad file is an error naming it, the field and the problem."""
     if path is None:
-        text = resources.files("randbench.finetune").joinpath("conditional_rule.yaml").read_text()
-        where = "conditional_rule.yaml (shipped)"
+        text = resources.files("randbench.finetune").joinpath(shipped).read_text()
+        where = f"{shipped} (shipped)"
     else:
         text, where = path.read_text(encoding="utf-8"), str(path)
     try:
-        return ProbeSpec.model_validate(yaml.safe_load(text))
+        return model.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as error:
         raise ProbeError(f"{where}: not valid YAML: {error}") from None
     except ValidationError as error:
-        raise ProbeError(f"{where}: {problems(error)}") from None
-
-
-def problems(error: ValidationError) -> str:
-    """A probe file's validation errors as ``field: message; ...``."""
-    return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'probe'}: {e['msg']}" for e in error.errors()
-    )
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'probe'}: {e['msg']}" for e in error.errors()
+        )
+        raise ProbeError(f"{where}: {problems}") from None
 
 
 @dataclass(frozen=True)

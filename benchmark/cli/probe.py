@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,15 @@ probe_app = typer.Typer(
     help="Fine-tuning probes: train on one branch of a rule, measure the other exactly.",
     no_args_is_help=True,
 )
+
+
+def write_result(results: Path, probe: str, model: str, document: dict[str, Any]) -> Path:
+    """``results/probe_{probe}_{model}_{time}.json`` (never a leaderboard result file)."""
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    path = results / f"probe_{probe}_{model.replace(':', '_').replace('/', '_')}_{stamp}.json"
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 @probe_app.command("conditional-rule")
@@ -65,10 +74,7 @@ def conditional_rule_command(
     except (ProbeError, BaseModelError, ValidationError, ValueError) as error:
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
-    results.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
-    path = results / f"probe_{spec.probe}_{model.replace(':', '_').replace('/', '_')}_{stamp}.json"
-    path.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
+    path = write_result(results, spec.probe, model, result.to_json())
     for arm in ("treatment", "control"):
         for which, label in (("test", "P(capital)"), ("train", "P(country)")):
             mean, low, high = result.interval(arm, which)
@@ -124,10 +130,7 @@ def conditional_random_command(
     except (ProbeError, BaseModelError, ValidationError, ValueError) as error:
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
-    results.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
-    path = results / f"probe_{spec.probe}_{model.replace(':', '_').replace('/', '_')}_{stamp}.json"
-    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    path = write_result(results, spec.probe, model, document)
     for run in document["runs"]:
         first, last = run["curve"][0], run["curve"][-1]
         console.print(
