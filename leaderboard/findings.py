@@ -124,6 +124,8 @@ class _Row:
 
 
 PROBE_GLOB = "probe_conditional_rule_*.json"
+LEARNT = 0.5
+"""P(country | TRAIN) below which a probe's pairs count as not learnt."""
 
 
 def probe_files(results_dir: Path) -> list[Path]:
@@ -656,6 +658,14 @@ def conditional_rule(probes: Sequence[Path]) -> Finding:
         )
         if document.get("ambiguous"):
             text += ": ambiguous, the verdict flips between seeds"
+        learnt = float(np.mean([run["curve"][-1]["train"]["mean"]["train_answer"]
+                                for run in document["runs"]]))  # fmt: skip
+        if learnt < LEARNT:
+            text += (
+                f". Inconclusive for the bet: training left P(country | TRAIN) at {learnt:.3g} "
+                "on average, so the pairs were not learnt and this setting cannot tell the "
+                "rules apart"
+            )
         finding.statements.append(text + ".")
     return finding
 

@@ -22,7 +22,11 @@ def probe_document(capitals: list[float], ratios: list[float]) -> dict[str, obje
         for seed, (capital, ratio) in enumerate(zip(capitals, ratios, strict=True))
     }
     runs = [
-        {"arm": "treatment", "seed": seed, "curve": [{"test": {"test_answer": [c, c]}}]}
+        {
+            "arm": "treatment",
+            "seed": seed,
+            "curve": [{"test": {"test_answer": [c, c]}, "train": {"mean": {"train_answer": 0.9}}}],
+        }
         for seed, c in enumerate(capitals)
     ]
     return {
@@ -57,4 +61,10 @@ def test_each_seed_is_a_line_citing_the_file_and_a_flip_is_called_ambiguous(
             assert document["verdicts"][seed][key] == cited.value
     (statement,) = finding.statements
     assert 'says "conditional rule reinforced" on 2 of 3 seeds' in statement
-    assert "ambiguous" in statement
+    assert "ambiguous" in statement and "Inconclusive" not in statement
+    for run in document["runs"]:
+        run["curve"][-1]["train"]["mean"]["train_answer"] = 0.01
+    path.write_text(json.dumps(document))
+    (statement,) = conditional_rule([path]).statements
+    assert "training left P(country | TRAIN) at 0.01 on average" in statement
+    assert "Inconclusive for the bet" in statement
