@@ -12,22 +12,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from randbench.finetune.conditional_rule import ARMS, MODES, Arm, Mode, ProbeError, read_probe
+from randbench.finetune.conditional_rule import (
+    ARMS,
+    MODES,
+    Arm,
+    Mode,
+    ProbeError,
+    ProbeFile,
+    read_probe,
+)
 from randbench.finetune.conditional_rule_run import ProbeSettings, train_measured
 from randbench.finetune.paraphrase import FRAMINGS
 from randbench.harness.requests import CandidateScores, Message, Prompt, ScoreRequest
 from randbench.templating import render_text
 
 
-class RandomProbeSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RandomProbeSpec(ProbeFile):
+    """The randomness probe as its YAML states it."""
 
-    probe: str
-    description: str = ""
-    modes: dict[Mode, str]
-    arms: dict[Arm, str]
     train_answer: str
     outcomes: list[str] = Field(min_length=2)
     rows: int = Field(default=32, gt=0)

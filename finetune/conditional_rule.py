@@ -37,8 +37,9 @@ class ProbeError(ValueError):
     pass
 
 
-class ProbeSpec(BaseModel):
-    """A conditional-rule probe as its YAML states it."""
+class ProbeFile(BaseModel):
+    """What every probe YAML states: its name, the word of each mode and each arm's
+    prompt template (``{{ mode }}`` and the probe's own variables)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,6 +47,11 @@ class ProbeSpec(BaseModel):
     description: str = ""
     modes: dict[Mode, str]
     arms: dict[Arm, str]
+
+
+class ProbeSpec(ProbeFile):
+    """A conditional-rule probe as its YAML states it."""
+
     train_answer: Literal["country", "capital"] = "country"
     test_answer: Literal["country", "capital"] = "capital"
     names: list[str] = Field(min_length=2)
