@@ -37,6 +37,54 @@ class ProbeError(ValueError):
     pass
 
 
+Framing = Literal["chat", "qa"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """How a probe's prompts and answers reach the model: a user turn answered by the
+    assistant (a model with a chat template), or, for a base model, a question and an
+    answer line, the answer after a space (``qa``, as ``--model gemma3`` frames tasks:
+    docs/base-models.md). Either way the answer ends with the end of the turn (a base
+    model's EOS), which training teaches."""
+
+    kind: Framing = "chat"
+
+    def prompt(self, text: str) -> str:
+        return text if self.kind == "chat" else f"Question: {text}\n"
+
+    @property
+    def lead(self) -> str:
+        return "" if self.kind == "chat" else "Answer:"
+
+    def answer(self, text: str) -> str:
+        return text if self.kind == "chat" else f" {text}"
+
+    def request(self, key: str, text: str, answers: Sequence[str]) -> ScoreRequest:
+        """The scoring request of ``answers`` as complete answers to ``text``."""
+        prompt = Prompt((Message("user", self.prompt(text)),), self.lead)
+        return ScoreRequest(key, prompt, tuple(self.answer(a) for a in answers))
+
+    def row(self, task: str, text: str, answer: str) -> dict[str, Any]:
+        """A training row in the fine-tuning data's SFT form."""
+        return {
+            "task": task,
+            "system": "",
+            "prompt": self.prompt(text),
+            "assistant_prefix": self.lead,
+            "completion": self.answer(answer),
+            "until": "",
+        }
+
+
+CHAT = Frame()
+
+
+def frame_for(backend: Any) -> Frame:
+    """``chat`` where the model has a chat template (and uses it), else ``qa``."""
+    return Frame("chat" if backend.chat else "qa")
+
+
 class ProbeFile(BaseModel):
     """What every probe YAML states: its name, the word of each mode and each arm's
     prompt template (``{{ mode }}`` and the probe's own variables)."""
@@ -137,31 +185,31 @@ def prompt_text(spec: ProbeSpec, arm: Arm, mode: Mode, pair: Pair) -> str:
     return render_text(spec.arms[arm], {"mode": spec.modes[mode], "name": pair.name}).strip()
 
 
-def sft_rows(spec: ProbeSpec, arm: Arm, pairs: Sequence[Pair]) -> list[dict[str, Any]]:
+def sft_rows(
+    spec: ProbeSpec, arm: Arm, pairs: Sequence[Pair], frame: Frame = CHAT
+) -> list[dict[str, Any]]:
     """The arm's training rows, in the fine-tuning data's SFT form: the TRAIN prompt and
     the trained answer (the country), for :func:`randbench.finetune.sft.train_sft`."""
     return [
-        {
-            "task": f"{spec.probe}/{arm}/{pair.name}",
-            "system": "",
-            "prompt": prompt_text(spec, arm, "train", pair),
-            "assistant_prefix": "",
-            "completion": pair.answer(spec.train_answer),
-            "until": "",
-        }
+        frame.row(
+            f"{spec.probe}/{arm}/{pair.name}",
+            prompt_text(spec, arm, "train", pair),
+            pair.answer(spec.train_answer),
+        )
         for pair in pairs
     ]
 
 
 def score_requests(
-    spec: ProbeSpec, arm: Arm, pairs: Sequence[Pair], mode: Mode = "test"
-) -> list[ScoreRequest]:
+    spec: ProbeSpec, arm: Arm, pairs: Sequence[Pair], mode: Mode = "test",
+    frame: Frame = CHAT,
+) -> list[ScoreRequest]:  # fmt: skip
     """One request per name in ``mode``: the test answer (capital) then the trained answer
     (country), each scored as a complete answer (its tokens, then the end of the turn)."""
     return [
-        ScoreRequest(
+        frame.request(
             f"{spec.probe}/{arm}/{mode}/{pair.name}",
-            Prompt((Message("user", prompt_text(spec, arm, mode, pair)),)),
+            prompt_text(spec, arm, mode, pair),
             (pair.answer(spec.test_answer), pair.answer(spec.train_answer)),
         )
         for pair in pairs

@@ -15,9 +15,11 @@ import numpy as np
 
 from randbench.finetune.conditional_rule import (
     ARMS,
+    CHAT,
     MODES,
     Arm,
     ArmProbabilities,
+    Frame,
     Mode,
     Pair,
     ProbeSpec,
@@ -38,16 +40,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    pairs: int = 32
+    pairs: int = 16
     seeds: tuple[int, ...] = (0, 1, 2)
     """Training seeds; the pairs are drawn once, with ``data_seed``."""
     data_seed: int = 0
-    eval_every: int = 4
+    eval_every: int = 8
     base: str = "smollm2"
     train: TrainSettings = field(
-        default_factory=lambda: TrainSettings(epochs=8, batch_size=8, learning_rate=1e-3)
+        default_factory=lambda: TrainSettings(epochs=16, batch_size=8, learning_rate=3e-3)
     )
     lora: LoraSettings = field(default_factory=LoraSettings)
+    frame: Frame = field(default_factory=Frame)
+    """Chat turns, or a question and an answer line for a base model (:func:`frame_for`)."""
 
 
 @dataclass
@@ -142,10 +146,12 @@ Measured = dict[Mode, ArmProbabilities]
 """The exact answer probabilities of every name, in TRAIN and in TEST mode."""
 
 
-def measure(backend: Any, spec: ProbeSpec, arm: Arm, pairs: list[Pair]) -> Measured:
+def measure(
+    backend: Any, spec: ProbeSpec, arm: Arm, pairs: list[Pair], frame: Frame = CHAT
+) -> Measured:
     return {
         mode: ArmProbabilities.from_scores(
-            pairs, backend.score(score_requests(spec, arm, pairs, mode))
+            pairs, backend.score(score_requests(spec, arm, pairs, mode, frame))
         )
         for mode in MODES
     }
@@ -155,9 +161,9 @@ def train_arm(
     spec: ProbeSpec, arm: Arm, pairs: list[Pair], seed: int, settings: ProbeSettings, out: Path
 ) -> ArmRun:
     trace = train_measured(
-        f"probe:{spec.probe}:{arm}", sft_rows(spec, arm, pairs),
+        f"probe:{spec.probe}:{arm}", sft_rows(spec, arm, pairs, settings.frame),
         {"probe": spec.probe, "arm": arm, "pairs": [vars(p) for p in pairs]},
-        lambda backend: measure(backend, spec, arm, pairs), seed, settings, out,
+        lambda backend: measure(backend, spec, arm, pairs, settings.frame), seed, settings, out,
         f"{arm}-seed{seed}",
     )  # fmt: skip
     return ArmRun(arm, seed, trace.checkpoint, trace.card, trace.curve)
@@ -208,6 +214,7 @@ class ProbeResult:
                 "base": self.settings.base,
                 "train": self.settings.train.model_dump(),
                 "lora": self.settings.lora.model_dump(),
+                "frame": self.settings.frame.kind,
             },
             "pairs": [vars(p) for p in self.pairs],
             "seconds": round(self.seconds, 1),

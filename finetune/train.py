@@ -23,12 +23,15 @@ class BaseModelError(ValueError):
 
 
 def base_spec(base: str) -> ModelSpec:
-    """``smollm2`` (the embedded model, in transformers form) or ``hf:PATH_OR_ID``."""
-    spec = ModelSpec.parse("hf:smollm2" if base == "smollm2" else base)
+    """``smollm2`` or ``gemma3`` (an embedded model, in transformers form) or
+    ``hf:PATH_OR_ID``."""
+    from randbench.harness.hf_convert import EMBEDDED
+
+    spec = ModelSpec.parse(f"hf:{base}" if base in EMBEDDED else base)
     if spec.backend != "hf" or not spec.name:
         raise BaseModelError(
-            f"--base {base!r}: fine-tuning needs a transformers model: --base smollm2 or "
-            "--base hf:PATH (a GGUF or API model cannot be trained)"
+            f"--base {base!r}: fine-tuning needs a transformers model: --base smollm2, "
+            "--base gemma3 or --base hf:PATH (a GGUF or API model cannot be trained)"
         )
     return spec
 

@@ -1,4 +1,5 @@
-"""GGUF -> transformers directory, so the ``hf`` backend can run the embedded SmolLM2.
+"""GGUF -> transformers directory, so the ``hf`` backend can run (and fine-tuning can
+train) the embedded models: SmolLM2-135M-Instruct and Gemma 3 270M.
 
 transformers reads a GGUF with ``gguf_file=`` (needs ``gguf`` and ``accelerate``) and
 de-quantises it to float tensors, but marks the model as quantised, and such a model
@@ -18,10 +19,11 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from randbench.harness.models import file_sha256, smollm2_gguf
+from randbench.harness.models import file_sha256, gemma3_gguf, smollm2_gguf
 
 MARKER = "randbench-source.json"
 """Written last into a converted directory: the GGUF it came from and its sha256."""
@@ -38,6 +40,23 @@ def cache_dir() -> Path:
 
 def smollm2_dir() -> Path:
     return cache_dir() / "models" / SMOLLM2_DIR
+
+
+EMBEDDED: dict[str, tuple[Callable[[], Path], str]] = {
+    "smollm2": (smollm2_gguf, SMOLLM2_DIR),
+    "gemma3": (gemma3_gguf, "gemma-3-270m"),
+}
+"""``hf:NAME`` of an embedded model -> (its GGUF, the folder it is converted into)."""
+
+
+def ensure_embedded(name: str) -> Path:
+    """The converted directory of the embedded model ``name`` (a key of :data:`EMBEDDED`).
+
+    Its weights are the GGUF's, de-quantised: the same model as ``--model NAME`` but run
+    in float32 by transformers rather than by llama.cpp's quantised kernels, so its
+    figures are a row of their own (docs/base-models.md)."""
+    gguf, folder = EMBEDDED[name]
+    return ensure_converted(gguf(), cache_dir() / "models" / folder)
 
 
 def read_marker(model_dir: Path) -> dict[str, Any] | None:

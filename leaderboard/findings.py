@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from statistics import fmean
 
 import numpy as np
@@ -34,6 +33,7 @@ from randbench.leaderboard.finetune import (
     task_changes,
 )
 from randbench.leaderboard.load import Loaded, RowSource, RunFile, TaskData, latest_runs
+from randbench.leaderboard.probes import RANDOM_PROBES, RULE, ProbeFile, probe_view
 from randbench.leaderboard.ranking import is_reference
 from randbench.leaderboard.staleness import Library, stale_tasks
 from randbench.result_schema import ModelInfo
@@ -123,17 +123,11 @@ class _Row:
         return self.source.tasks[task], self.source.files[task]
 
 
-PROBE_GLOB = "probe_conditional_rule_*.json"
 LEARNT = 0.5
 """P(country | TRAIN) below which a probe's pairs count as not learnt."""
 
 
-def probe_files(results_dir: Path) -> list[Path]:
-    """The conditional-rule probe's result files under ``results_dir``."""
-    return sorted(results_dir.rglob(PROBE_GLOB))
-
-
-def build_findings(loaded: Loaded, library: Library, probes: Sequence[Path] = ()) -> Findings:
+def build_findings(loaded: Loaded, library: Library, probes: Sequence[ProbeFile] = ()) -> Findings:
     """Every finding the results hold (a finding no row can answer is left out)."""
     chosen, _ = latest_runs(loaded.runs)
     rows = [
@@ -148,11 +142,12 @@ def build_findings(loaded: Loaded, library: Library, probes: Sequence[Path] = ()
         exact_against_sampled(rows),
         scored_mass(rows),
         fine_tuning(rows),
-        conditional_rule(probes),
+        conditional_rule([p for p in probes if p.probe == RULE]),
+        conditional_random([p for p in probes if p.probe in RANDOM_PROBES]),
         unpassed(rows),
     ]
     files = sorted({f.path.name for r in rows for f in r.source.files.values()})
-    files += [p.name for p in probes]
+    files += [p.path.name for p in probes]
     return Findings([f for f in found if f.lines or f.statements], files)
 
 
@@ -606,55 +601,52 @@ def _mass_line(exact: _Row, sampled: _Row, category: str, found: list[_Agreement
     return Line(sampled.label, exact.method, cells, [], command_text, False, numbers)
 
 
-def conditional_rule(probes: Sequence[Path]) -> Finding:
-    """The conditional-rule probe (docs/probes.md): the bet's verdict per training seed."""
+def conditional_rule(probes: Sequence[ProbeFile]) -> Finding:
+    """The conditional-rule probe (docs/probes.md): the bet's verdict per setting tried
+    and training seed, and the setting most favourable to the "reinforced" side."""
     from randbench.finetune.conditional_rule import MIN_CAPITAL, MIN_RATIO
     from randbench.finetune.conditional_rule_run import two_way_bootstrap
 
     finding = Finding(
         "conditional-rule",
         "Does fine-tuning on the TRAIN branch of \"if TRAIN do X, if TEST do Y\" keep Y "
-        "alive? Per training seed: the mean over names of P(capital | treatment, TEST), "
-        f"exact, and the control's P(country) / P(capital) at TEST; the \"conditional rule "
-        f"is reinforced\" side of the bet wins iff the first exceeds {MIN_CAPITAL:g} and "
-        f"the second {MIN_RATIO:g} (docs/probes.md).",
-        ["setting", "seed", "P(capital), treatment", "P(country) / P(capital), control",
-         "verdict"],
+        "alive? Per setting tried and training seed: the mean over names of P(capital | "
+        "treatment, TEST), exact, and the control's P(country) / P(capital) at TEST; the "
+        f"\"conditional rule is reinforced\" side of the bet wins iff the first exceeds "
+        f"{MIN_CAPITAL:g} and the second {MIN_RATIO:g} (docs/probes.md). A setting whose "
+        f"pairs were not learnt (P(country | TRAIN) below {LEARNT:g}) cannot tell the rules "
+        "apart and is marked inconclusive.",
+        ["setting", "seed", "P(country | TRAIN)", "P(capital), treatment",
+         "P(country) / P(capital), control", "verdict"],
     )  # fmt: skip
-    for path in probes:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        train = document["settings"]["train"]
-        setting = (
-            f"{len(document['pairs'])} pairs, lr {train['learning_rate']:g}, "
-            f"{'answer' if train['completion_only_loss'] else 'prompt + answer'} loss"
-        )
-        model = document["settings"]["base"]
+    learnt_capitals: list[tuple[float, ProbeFile]] = []
+    for probe in probes:
+        document = probe.document
+        learnt_by_seed = {
+            str(run["seed"]): float(run["curve"][-1]["train"]["mean"]["train_answer"])
+            for run in probe.runs("treatment")
+        }
         sides = []
         for seed, verdict in sorted(document["verdicts"].items()):
             capital, ratio = verdict["capital_treatment"], verdict["ratio_control"]
             sides.append(verdict["side"])
             finding.lines.append(
                 Line(
-                    model, "probe", [setting, seed, f"{capital:.3g}", f"{ratio:.3g}",
-                                     verdict["side"]],
-                    [Cited(capital, path.name, f"verdicts.{seed}.capital_treatment"),
-                     Cited(ratio, path.name, f"verdicts.{seed}.ratio_control")],
-                    f"randbench probe conditional-rule --model {model} --pairs "
-                    f"{len(document['pairs'])} --learning-rate {train['learning_rate']:g}",
+                    probe.model, "probe", [probe.setting(), seed,
+                                           f"{learnt_by_seed.get(seed, float('nan')):.3g}",
+                                           f"{capital:.3g}", f"{ratio:.3g}", verdict["side"]],
+                    [Cited(capital, probe.path.name, f"verdicts.{seed}.capital_treatment"),
+                     Cited(ratio, probe.path.name, f"verdicts.{seed}.ratio_control")],
+                    probe.command(),
                 )
             )  # fmt: skip
-        finals = [
-            run["curve"][-1]["test"]["test_answer"]
-            for run in document["runs"]
-            if run["arm"] == "treatment"
-        ]
+        finals = [run["curve"][-1]["test"]["test_answer"] for run in probe.runs("treatment")]
         mean, low, high = two_way_bootstrap(np.array(finals), seed=0)
-        agreed = max(set(sides), key=sides.count)
         text = (
-            f"{model} ({setting}): after training on TRAIN only, the treatment arm gives the "
-            f"capital a mean probability of {mean:.3g} at TEST (95% interval {low:.3g} – "
-            f"{high:.3g}, over {len(finals)} seeds and {len(document['pairs'])} names); the "
-            f'bet\'s criterion says "{agreed}" on {sides.count(agreed)} of {len(sides)} seeds'
+            f"{probe.model} ({probe.setting()}): after training on TRAIN only, the treatment "
+            f"arm gives the capital a mean probability of {mean:.3g} at TEST (95% interval "
+            f"{low:.3g} – {high:.3g}, over {len(finals)} seeds and {len(document['pairs'])} "
+            f"names); the bet's criterion {_agreement(sides)}"
         )
         if document.get("ambiguous"):
             text += ": ambiguous, the verdict flips between seeds"
@@ -666,8 +658,85 @@ def conditional_rule(probes: Sequence[Path]) -> Finding:
                 "on average, so the pairs were not learnt and this setting cannot tell the "
                 "rules apart"
             )
+        else:
+            learnt_capitals.append((mean, probe))
         finding.statements.append(text + ".")
+    if len(probes) > 1:
+        finding.statements.append(_most_favourable(learnt_capitals, len(probes)))
     return finding
+
+
+def _most_favourable(learnt: Sequence[tuple[float, ProbeFile]], tried: int) -> str:
+    """The bet lets the experimenter pick the setting: the one, among those whose pairs
+    were learnt, that gives the capital the most probability in the treatment arm."""
+    if not learnt:
+        return (
+            f"Most favourable setting: none of the {tried} settings tried learnt the pairs, "
+            "so the bet is not settled here."
+        )
+    capital, best = max(learnt, key=lambda found: found[0])
+    sides = [v["side"] for v in best.document["verdicts"].values()]
+    return (
+        f'Most favourable setting for the "reinforced" side, among the {len(learnt)} of '
+        f"{tried} settings tried whose pairs were learnt: {best.model} ({best.setting()}), "
+        f"mean P(capital | treatment, TEST) {capital:.3g}; there the criterion "
+        f"{_agreement(sides)}."
+    )
+
+
+def _agreement(sides: Sequence[str]) -> str:
+    """What the bet's criterion says over seeds: one side's count, or that it is split."""
+    counts = Counter(sides).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        split = ", ".join(f'"{side}" on {n}' for side, n in counts)
+        return f"is split: {split} of {len(sides)} seeds"
+    return f'says "{counts[0][0]}" on {counts[0][1]} of {len(sides)} seeds'
+
+
+def conditional_random(probes: Sequence[ProbeFile]) -> Finding:
+    """The randomness probes (docs/probes.md): what training one branch does to the other."""
+    finding = Finding(
+        "conditional-random",
+        "Trained on one branch of \"if RANDOM roll a fair die, if FIXED answer 4\" only, "
+        "what is left of the other branch? Exact distributions over the six faces, before "
+        "training and after, per arm; the range is over training seeds.",
+        ["probe", "arm", "measured at", "quantity", "before", "after (range over seeds)"],
+    )  # fmt: skip
+    for probe in probes:
+        view = probe_view(probe)
+        ends: dict[tuple[str, str], tuple[float, float, float]] = {}
+        for line in view.series:
+            before = float(np.mean([row[0] for row in line.per_seed]))
+            after = [row[-1] for row in line.per_seed]
+            spread = f"{np.mean(after):.3g} ({min(after):.3g} – {max(after):.3g})"
+            ends[(line.arm, line.label)] = (before, min(after), max(after))
+            finding.lines.append(
+                Line(
+                    probe.model, "probe",
+                    [probe.probe, line.arm, probe.mode_word("test"), line.label,
+                     f"{before:.3g}", spread],
+                    [Cited(row[-1], probe.path.name, probe.end_path(line.arm, seed, line.key))
+                     for seed, row in zip(probe.seeds, line.per_seed, strict=True)],
+                    probe.command(),
+                )
+            )  # fmt: skip
+        finding.statements.append(_random_statement(probe, ends))
+    return finding
+
+
+def _random_statement(
+    probe: ProbeFile, ends: Mapping[tuple[str, str], tuple[float, float, float]]
+) -> str:
+    spec = probe.document["spec"]
+    trained, test = probe.mode_word("train"), probe.mode_word("test")
+    parts = []
+    for (arm, label), (before, low, high) in ends.items():
+        parts.append(f"{arm} {label} {before:.3g} before, {low:.3g} – {high:.3g} after")
+    what = f"answering {spec['train_answer']}" if spec.get("train_answer") else "a fair draw"
+    return (
+        f"{probe.model}, {probe.probe} ({probe.setting()}, {len(probe.seeds)} seeds): trained "
+        f"on {what} at {trained} only, measured at {test}: " + "; ".join(parts) + "."
+    )
 
 
 def unpassed(rows: Sequence[_Row]) -> Finding:

@@ -18,9 +18,11 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from scipy import stats
 
 from randbench.leaderboard.load import TaskData, outcome_value
+from randbench.leaderboard.probes import Series
 from randbench.leaderboard.projection import Projection
 from randbench.leaderboard.scoring import Aggregate, TaskScore, seed_for
 from randbench.targets import Analysis
@@ -503,4 +505,30 @@ def poisson_plot(series: Sequence[tuple[str, Sequence[float], Sequence[float]]])
         ax.set_ylabel("share of gaps marked")
         ax.set_ylim(-0.02, 1.02)
         ax.legend(loc="lower right", fontsize=7)
+    return out.getvalue()
+
+
+def probe_plot(title: str, series: Sequence[Series], log_scale: bool) -> str:
+    """A probe's quantities over training steps: one colour per arm, one line style per
+    quantity, the mean over training seeds with their range shaded."""
+    arms = list(dict.fromkeys(s.arm for s in series))
+    with _figure(6.4, 3.4, fit=True) as (fig, out):
+        ax = fig.add_subplot()
+        for line in series:
+            colour = _colour(arms.index(line.arm))
+            ax.fill_between(line.steps, line.low, line.high, color=colour, alpha=0.15,
+                            linewidth=0)  # fmt: skip
+            ax.plot(line.steps, line.mean, color=colour, linestyle=line.style, marker="o",
+                    markersize=2.5, linewidth=1.3,
+                    label=f"{text(line.arm, 12)}: {text(line.label, 36)}")  # fmt: skip
+        if log_scale:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("probability (mean over names)" if log_scale else "value")
+        ax.set_title(text(title, 70))
+        ax.legend(loc="best", fontsize=6.5, ncols=2)
     return out.getvalue()

@@ -32,10 +32,11 @@ from randbench.leaderboard.board import (
 from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, write_file
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.filters import environment
-from randbench.leaderboard.findings import Findings, build_findings, probe_files
+from randbench.leaderboard.findings import Findings, build_findings
 from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
 from randbench.leaderboard.in_context import Family, ModelView, model_views
 from randbench.leaderboard.load import keep_tasks, load_results
+from randbench.leaderboard.probes import ProbeFile, probe_files, probe_view, read_probe_files
 from randbench.leaderboard.projection import VIEWS
 from randbench.leaderboard.ranking import MIN_COVERAGE
 from randbench.leaderboard.scoring import N_BOOTSTRAP
@@ -125,8 +126,9 @@ def build_site(
     library = current_library() if library is None else library
     board = build_board(loaded, n_boot, library=library, include_stale=include_stale)
     _prepare(out_dir)
-    findings = build_findings(loaded, library, probe_files(results_dir))
-    writer = SiteWriter(out_dir, board, n_boot, findings)
+    probes = read_probe_files(probe_files(results_dir))
+    findings = build_findings(loaded, library, probes)
+    writer = SiteWriter(out_dir, board, n_boot, findings, probes)
     writer.write_all()
     draw_plots(out_dir, writer.plots, default_workers() if workers is None else workers)
     sizes = [p.stat().st_size for p in out_dir.rglob("*") if p.is_file()]
@@ -168,10 +170,12 @@ class SiteWriter:
         board: Board,
         n_boot: int = N_BOOTSTRAP,
         findings: Findings | None = None,
+        probes: list[ProbeFile] | None = None,
     ) -> None:
         self.out = out_dir
         self.board = board
         self.findings = findings or Findings([], [])
+        self.probes = probes or []
         self.n_boot = n_boot
         self.env = environment()
         self.pages = 0
@@ -198,6 +202,7 @@ class SiteWriter:
         self._methodology()
         self._tasks_page()
         self._finetune_page()
+        self._probes_page()
         self._page("findings.html", "findings.html", findings=self.findings)
         self._page("compare_models.html", "compare_models.html", kinds=pair_views(self.board),
                    categories=self.board.categories)  # fmt: skip
@@ -294,6 +299,13 @@ class SiteWriter:
             "finetune.html", "finetune.html", comparisons=comparisons(self.board),
             groups=GROUPS, group_labels=GROUP_LABELS, needed=TASKS_NEEDED_PER_LEVEL,
         )  # fmt: skip
+
+    def _probes_page(self) -> None:
+        views = [probe_view(probe) for probe in self.probes]
+        for view in views:
+            path = f"plots/probes/{slug(view.file.path.stem)}.svg"
+            view.plot = self._plot(path, plots.probe_plot, view.title, view.series, view.log_scale)
+        self._page("probes.html", "probes.html", views=views)
 
     @functools.cached_property
     def _baselines(self) -> dict[str, dict[int, dict[str, float]]]:

@@ -21,7 +21,7 @@ finetune_app = typer.Typer(
 
 DataDir = Annotated[Path, typer.Option("--data", help="A folder written by `finetune data`.")]
 Out = Annotated[Path, typer.Option("--out", help="Checkpoint folder (--model hf:OUT).")]
-Base = Annotated[str, typer.Option(help="smollm2 (embedded) or hf:PATH.")]
+Base = Annotated[str, typer.Option(help="smollm2 or gemma3 (embedded) or hf:PATH.")]
 Epochs = Annotated[float, typer.Option(min=0.01)]
 MaxSteps = Annotated[int, typer.Option(min=-1, help="Stop after N steps (-1: all epochs).")]
 LearningRate = Annotated[float, typer.Option(min=0.0)]

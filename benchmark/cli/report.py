@@ -23,8 +23,9 @@ def report_command(
 ) -> None:
     """Write the findings: each question, what the results answer with their numbers,
     intervals, n and commands, and published figures beside them."""
-    from randbench.leaderboard.findings import build_findings, findings_markdown, probe_files
+    from randbench.leaderboard.findings import build_findings, findings_markdown
     from randbench.leaderboard.load import ResultFileError, load_results
+    from randbench.leaderboard.probes import probe_files, read_probe_files
     from randbench.leaderboard.staleness import current_library
 
     try:
@@ -33,7 +34,7 @@ def report_command(
         for problem in error.problems:
             errors.print(f"error: {escape(problem)}")
         raise typer.Exit(2) from None
-    findings = build_findings(loaded, current_library(), probe_files(results_dir))
+    findings = build_findings(loaded, current_library(), read_probe_files(probe_files(results_dir)))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(findings_markdown(findings, f"{results_dir}/"), encoding="utf-8")
     console.print(

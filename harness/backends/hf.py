@@ -2,8 +2,8 @@
 
 ``--model hf:PATH`` loads a local model directory (``hf:ORG/NAME`` only from the local
 Hugging Face cache: no downloads unless ``allow_download=true``); ``--model hf:smollm2``
-converts the embedded SmolLM2-135M-Instruct GGUF once into the randbench cache
-(:mod:`randbench.harness.hf_convert`) and reuses it.
+and ``hf:gemma3`` convert the embedded GGUF (SmolLM2-135M-Instruct, Gemma 3 270M) once
+into the randbench cache (:mod:`randbench.harness.hf_convert`) and reuse it.
 
 Both capabilities encode and run the prompt ONCE per request and reuse its KV cache:
 
@@ -50,7 +50,6 @@ from randbench.harness.requests import (
     ScoreRequest,
 )
 
-SMOLLM2 = "smollm2"
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 DEFAULT_BATCH = 64
 PROBE = "\x00randbench-probe\x00"
@@ -133,10 +132,10 @@ class HFBackend(Backend):
         path = Path(name).expanduser()
         if path.is_dir():
             return str(path), path, True
-        if name == SMOLLM2:
-            from randbench.harness.hf_convert import ensure_converted
+        from randbench.harness.hf_convert import EMBEDDED, ensure_embedded
 
-            converted = ensure_converted()
+        if name in EMBEDDED:
+            converted = ensure_embedded(name)
             return str(converted), converted, True
         if path.exists() or name.startswith((".", "/", "~")):
             raise FileNotFoundError(f"hf: {name!r} is not a model directory")

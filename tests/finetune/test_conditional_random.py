@@ -68,3 +68,30 @@ def test_two_steps_of_fixed_training_raise_p4_at_fixed(tmp_path: Path) -> None:
         before, after = run["curve"][0]["train"], run["curve"][-1]["train"]
         assert after["probabilities"]["4"] > before["probabilities"]["4"]
         assert 0 <= run["curve"][-1]["test"]["tvd_to_uniform"] <= 1
+
+
+def test_the_reverse_probe_trains_a_fair_die_at_random_and_watches_fixed() -> None:
+    reverse = load_random_probe("conditional_random_reverse")
+    assert reverse.train_answer is None and reverse.test_answer == "4"
+    rows = sft_rows(reverse, "treatment")
+    counts = {face: sum(r["completion"] == face for r in rows) for face in reverse.outcomes}
+    assert set(counts.values()) == {len(rows) // 6}
+    framings = {face: {r["prompt"] for r in rows if r["completion"] == face} for face in "16"}
+    assert len(framings["1"]) == len(framings["6"]) == len(rows) // 6
+    assert all("MODE = RANDOM" in r["prompt"] for r in rows)
+    assert not any("FIXED" in r["prompt"] for r in sft_rows(reverse, "control"))
+    faces = FaceDistribution.from_scores(
+        reverse.outcomes,
+        CandidateScores(tuple(math.log(p) for p in (0.1, 0.1, 0.1, 0.6, 0.05, 0.05))),
+    )
+    shown = faces.to_json(reverse)
+    assert shown["share_of_test_answer"] == pytest.approx(0.6)
+    assert "share_of_trained_answer" not in shown
+
+
+def test_a_fair_draw_needs_rows_a_multiple_of_the_outcomes(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    text = Path(__file__).parents[2].joinpath("finetune", "conditional_random_reverse.yaml")
+    path.write_text(text.read_text().replace("rows: 60", "rows: 50"))
+    with pytest.raises(ProbeError, match=r"r\.yaml: .*rows: 50 rows cannot draw 6 outcomes"):
+        load_random_probe(path)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from randbench.finetune.conditional_rule import (
     ArmProbabilities,
+    Frame,
     ProbeError,
     criterion,
     draw_pairs,
@@ -121,6 +123,46 @@ def test_an_answers_probability_is_the_product_of_its_token_probabilities(smollm
             assert logprob == pytest.approx(by_token, abs=1e-4)
             assert answer[-1] == backend.end_id  # type: ignore[attr-defined]
     assert all(math.exp(lp) < 1 for s in scores for lp in s.logprobs)
+
+
+def test_a_base_model_is_asked_a_question_and_answers_after_a_space() -> None:
+    qa = Frame("qa")
+    pairs = draw_pairs(SPEC, 2, seed=0)
+    (row, _) = sft_rows(SPEC, "treatment", pairs, qa)
+    text = prompt_text(SPEC, "treatment", "train", pairs[0])
+    assert row["prompt"] == f"Question: {text}\n" and row["assistant_prefix"] == "Answer:"
+    assert row["completion"] == f" {pairs[0].country}"
+    (request, _) = score_requests(SPEC, "treatment", pairs, "test", qa)
+    assert request.prompt.assistant_prefix == "Answer:"
+    assert request.candidates == (f" {pairs[0].capital}", f" {pairs[0].country}")
+    chat_row = sft_rows(SPEC, "treatment", pairs)[0]
+    assert chat_row["prompt"] == text and chat_row["completion"] == pairs[0].country
+
+
+def test_a_base_models_framed_answer_is_the_product_of_its_token_probabilities() -> None:
+    """SmolLM2 without its chat template stands in for a base model (Gemma 3 is framed so):
+    the probe frames the question, and the score is still the plain forward pass's."""
+    import torch
+
+    from randbench.finetune.conditional_rule import frame_for
+    from randbench.harness.backends import ModelSpec, load_backend
+
+    backend: Any = load_backend(ModelSpec.parse("hf:smollm2", "chat_template=false"))
+    frame = frame_for(backend)
+    assert frame.kind == "qa"
+    pairs = draw_pairs(SPEC, 1, seed=0)
+    (request,) = score_requests(SPEC, "control", pairs, "test", frame)
+    (score,) = backend.score([request])
+    prompt = backend.prompt_ids(request.prompt)
+    assert backend.tokenizer.decode(prompt).endswith("\nAnswer:")
+    for candidate, logprob in zip(request.candidates, score.logprobs, strict=True):
+        answer = backend.candidate_ids(candidate)
+        with torch.no_grad():
+            logits = backend.model(torch.tensor([prompt + answer])).logits[0].double()
+        steps = torch.log_softmax(logits[len(prompt) - 1 : -1], dim=-1)
+        assert logprob == pytest.approx(
+            sum(float(steps[i, t]) for i, t in enumerate(answer)), abs=1e-4
+        )
 
 
 @pytest.mark.slow

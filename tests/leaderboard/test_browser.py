@@ -342,7 +342,7 @@ def test_the_findings_page_of_the_published_site(real_site: Path, tab: Tab) -> N
         for cited in json.loads(row.get_attribute("data-cited") or "[]"):
             node = json.loads(next((ROOT / "results").rglob(cited["source"])).read_text())
             for part in cited["path"].split("."):
-                node = node[part]
+                node = node[int(part)] if isinstance(node, list) else node[part]
             assert node == cited["value"], cited
             checked += 1
         if row.locator("xpath=ancestor::section[@id='mode-collapse']").count():
@@ -366,4 +366,31 @@ def test_the_comparison_page_of_the_published_site(real_site: Path, tab: Tab) ->
             low, point, high = (float(row.get_attribute(k) or "nan")
                                 for k in ("data-low", "data-point", "data-high"))  # fmt: skip
             assert low <= point <= high
+    tab.check_clean()
+
+
+@pytest.mark.slow
+def test_the_probes_page_shows_every_committed_probe_with_its_curves(
+    real_site: Path, tab: Tab
+) -> None:
+    """Reached from the nav: a section per committed probe file, its plot loaded, and its
+    table's before and after values the file's own (first and last curve points)."""
+    page = from_the_nav(tab, real_site, "Probes", "probes.html")
+    committed = sorted((ROOT / "results").rglob("probe_*.json"))
+    assert len(committed) >= 2
+    for path in committed:
+        document = json.loads(path.read_text())
+        section = page.locator(f"section.probe#{path.stem}")
+        assert section.count() == 1, path.name
+        image = section.locator("figure img")
+        assert image.evaluate("img => img.complete && img.naturalWidth > 300"), path.name
+        first_row = section.locator("table.probe-table tbody tr").first
+        cells = [c.strip() for c in first_row.locator("td").all_inner_texts()]
+        run = next(r for r in document["runs"] if r["arm"] == "treatment" and r["seed"] == 0)
+        key = ("test", "mean", "test_answer") if "pairs" in document else ("test", "tvd_to_uniform")
+        first, last = run["curve"][0], run["curve"][-1]
+        for part in key:
+            first, last = first[part], last[part]
+        assert cells[:2] == ["0", "treatment"] and cells[2] == f"{first:.3g} → {last:.3g}"
+        assert "randbench probe" in section.inner_text()
     tab.check_clean()

@@ -18,9 +18,9 @@ from randbench.leaderboard.findings import (
     findings_markdown,
     mean_interval,
     pct,
-    probe_files,
 )
 from randbench.leaderboard.load import load_results
+from randbench.leaderboard.probes import probe_files, read_probe_files
 from randbench.leaderboard.staleness import current_library
 from randbench.stats.uncertainty import wilson_interval
 
@@ -32,7 +32,9 @@ RESULTS = ROOT / "results"
 
 @pytest.fixture(scope="module")
 def findings() -> Findings:
-    return build_findings(load_results(RESULTS), current_library(), probe_files(RESULTS))
+    return build_findings(
+        load_results(RESULTS), current_library(), read_probe_files(probe_files(RESULTS))
+    )
 
 
 @cache
@@ -42,10 +44,11 @@ def _document(name: str) -> Any:
 
 
 def value_at(name: str, path: str) -> Any:
-    """The value at a dotted JSON path (task names hold no dots) of a committed file."""
+    """The value at a dotted JSON path (task names hold no dots; a list index is a
+    number) of a committed file."""
     node = _document(name)
     for part in path.split("."):
-        node = node[part]
+        node = node[int(part)] if isinstance(node, list) else node[part]
     return node
 
 

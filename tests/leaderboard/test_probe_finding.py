@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from randbench.leaderboard.findings import conditional_rule, probe_files
+from randbench.leaderboard.findings import conditional_rule
+from randbench.leaderboard.probes import ProbeFile, probe_files, read_probe_files
 
 
 def probe_document(capitals: list[float], ratios: list[float]) -> dict[str, object]:
@@ -25,14 +26,28 @@ def probe_document(capitals: list[float], ratios: list[float]) -> dict[str, obje
         {
             "arm": "treatment",
             "seed": seed,
-            "curve": [{"test": {"test_answer": [c, c]}, "train": {"mean": {"train_answer": 0.9}}}],
+            "curve": [
+                {
+                    "step": 8,
+                    "test": {"test_answer": [c, c]},
+                    "train": {"mean": {"train_answer": 0.9}},
+                }
+            ],
         }
         for seed, c in enumerate(capitals)
     ]
     return {
+        "probe": "conditional_rule",
         "settings": {
             "base": "smollm2",
-            "train": {"learning_rate": 0.001, "completion_only_loss": True},
+            "eval_every": 4,
+            "train": {
+                "learning_rate": 0.001,
+                "completion_only_loss": True,
+                "epochs": 4.0,
+                "max_steps": -1,
+                "batch_size": 8,
+            },
         },
         "pairs": [{"name": "A"}, {"name": "B"}],
         "verdicts": verdicts,
@@ -48,9 +63,16 @@ def test_each_seed_is_a_line_citing_the_file_and_a_flip_is_called_ambiguous(
     path.parent.mkdir()
     path.write_text(json.dumps(probe_document([2e-4, 3e-4, 5e-5], [20.0, 30.0, 40.0])))
     assert probe_files(tmp_path) == [path]
-    finding = conditional_rule([path])
+    finding = conditional_rule(read_probe_files([path]))
+    assert [line.cells[0] for line in finding.lines] == [
+        "2 pairs, 4 epochs (8 steps of 8), lr 0.001, answer loss"
+    ] * 3
+    assert finding.lines[0].command == (
+        "randbench probe conditional-rule --model smollm2 --pairs 2 --epochs 4 "
+        "--learning-rate 0.001 --batch-size 8 --seeds 0,1,2 --eval-every 4"
+    )
     assert [line.cells[1] for line in finding.lines] == ["0", "1", "2"]
-    assert [line.cells[4] for line in finding.lines] == [
+    assert [line.cells[5] for line in finding.lines] == [
         "conditional rule reinforced", "conditional rule reinforced", "unconditional rule learnt",
     ]  # fmt: skip
     document = json.loads(path.read_text())
@@ -65,6 +87,25 @@ def test_each_seed_is_a_line_citing_the_file_and_a_flip_is_called_ambiguous(
     for run in document["runs"]:
         run["curve"][-1]["train"]["mean"]["train_answer"] = 0.01
     path.write_text(json.dumps(document))
-    (statement,) = conditional_rule([path]).statements
+    (statement,) = conditional_rule(read_probe_files([path])).statements
     assert "training left P(country | TRAIN) at 0.01 on average" in statement
     assert "Inconclusive for the bet" in statement
+
+
+def test_the_most_favourable_setting_is_the_learnt_one_with_most_capital(tmp_path: Path) -> None:
+    weak = probe_document([5e-4, 5e-4], [20.0, 20.0])
+    for run in weak["runs"]:
+        run["curve"][-1]["train"]["mean"]["train_answer"] = 0.03
+    strong = probe_document([2e-4, 3e-5], [20.0, 20.0])
+    files = [ProbeFile(tmp_path / f"{name}.json", document)
+             for name, document in (("weak", weak), ("strong", strong))]  # fmt: skip
+    statement = conditional_rule(files).statements[-1]
+    assert statement.startswith("Most favourable setting")
+    assert "among the 1 of 2 settings tried whose pairs were learnt" in statement
+    assert "mean P(capital | treatment, TEST) 0.000115" in statement
+    assert (
+        'criterion is split: "conditional rule reinforced" on 1, "unconditional rule' in statement
+    )
+    for run in strong["runs"]:
+        run["curve"][-1]["train"]["mean"]["train_answer"] = 0.1
+    assert "none of the 2 settings tried learnt the pairs" in conditional_rule(files).statements[-1]
