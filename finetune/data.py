@@ -1,12 +1,14 @@
 """Training data built from tasks of the train split, as Hugging Face ``datasets``.
 
-Two datasets, one row per (task, paraphrase):
+Three datasets, one row per (task, paraphrase):
 
 * ``sft`` -- multi-sample SFT: the prompt with ``completions`` answers drawn from the
   task's target, one row per answer, so the empirical answer distribution of a prompt
   is a sample of the target rather than one "right" answer.
 * ``distmatch`` -- distribution targets: the prompt with every candidate of the target's
   finite support and its probability, for the exact distribution-matching loss.
+* ``grpo`` -- the prompt alone, for GRPO (:mod:`randbench.finetune.grpo`), whose reward
+  is computed from groups of the model's own answers against the target's cells.
 
 Rows hold the conversation (system, user prompt, assistant prefix) and answer texts, not
 tokens: the chat format of the base model is applied when training
@@ -28,10 +30,11 @@ import numpy as np
 
 from randbench.finetune.paraphrase import paraphrases
 from randbench.loader import library_split_hash
+from randbench.stopping import target_cells
 from randbench.targets.base import Analysis
 from randbench.tasks import Task
 
-KINDS = ("sft", "distmatch")
+KINDS = ("sft", "distmatch", "grpo")
 MANIFEST = "randbench-data.json"
 
 
@@ -58,6 +61,11 @@ def unfit_reason(task: Task, kind: str, settings: DataSettings) -> str | None:
         return "open-ended: no target distribution to draw answers from"
     if not task.parser.scorable:
         return f"parser {next(iter(task.answer_spec))} has no answer text to train on"
+    if kind == "grpo" and target_cells(task.target) is None:
+        return (
+            f"target {next(iter(task.target_spec))} has no partition with exact "
+            "probabilities (the group reward compares answers' cells with them)"
+        )
     if kind == "distmatch":
         support = task.target.support()
         if support is None:
@@ -112,7 +120,15 @@ def distmatch_records(task: Task, settings: DataSettings) -> list[dict[str, Any]
     ]
 
 
-RECORDS = {"sft": sft_records, "distmatch": distmatch_records}
+def grpo_records(task: Task, settings: DataSettings) -> list[dict[str, Any]]:
+    rng = task_rng(task, settings.seed)
+    return [
+        _conversation(task, prompt, index)
+        for index, prompt in enumerate(paraphrases(task.prompt, settings.paraphrases, rng))
+    ]
+
+
+RECORDS = {"sft": sft_records, "distmatch": distmatch_records, "grpo": grpo_records}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""``randbench finetune``: training data, SFT and distribution-matching checkpoints."""
+"""``randbench finetune``: training data, SFT, distribution-matching and GRPO checkpoints."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,7 +35,9 @@ Merge = Annotated[bool, typer.Option(help="Also save base + adapter merged, in O
 def data_command(
     tasks: Annotated[str, typer.Option(help="Train-split tasks: names, groups, globs.")],
     out: Annotated[Path, typer.Option(help="Folder for the datasets.")],
-    kinds: Annotated[str, typer.Option(help="sft, distmatch, or both.")] = "sft,distmatch",
+    kinds: Annotated[str, typer.Option(help="sft, distmatch, grpo (comma-separated).")] = (
+        "sft,distmatch,grpo"
+    ),
     completions: Annotated[int, typer.Option(min=1, help="SFT answers per wording.")] = 64,
     paraphrases: Annotated[int, typer.Option(min=1, help="Wordings per prompt.")] = 4,
     max_candidates: Annotated[int, typer.Option(min=2)] = 200,
@@ -63,23 +65,26 @@ def data_command(
 
 def _train(
     method: str, data: Path, out: Path, base: str, lora_r: int, settings_kw: dict[str, object],
-    merge: bool,
+    merge: bool, **extra: object,
 ) -> None:  # fmt: skip
     from pydantic import ValidationError
 
     from randbench.finetune.data import DataError
     from randbench.finetune.distmatch import train_distmatch
+    from randbench.finetune.grpo import train_grpo
     from randbench.finetune.settings import LoraSettings, TrainSettings
     from randbench.finetune.sft import train_sft
     from randbench.finetune.tokens import PrefixError
     from randbench.finetune.train import BaseModelError
 
-    trainer = {"sft": train_sft, "distmatch": train_distmatch}[method]
+    trainer: Any = {"sft": train_sft, "distmatch": train_distmatch, "grpo": train_grpo}[method]
     try:
         settings = TrainSettings.model_validate(settings_kw)
         lora = LoraSettings(r=lora_r, alpha=2 * lora_r)
-        path = trainer(data, out, base=base, lora=lora, settings=settings, merge=merge)
-    except (DataError, PrefixError, BaseModelError, ValidationError, FileNotFoundError) as error:
+        path = trainer(data, out, base=base, lora=lora, settings=settings, merge=merge, **extra)
+    except (
+        DataError, PrefixError, BaseModelError, ValidationError, FileNotFoundError, ValueError,
+    ) as error:  # fmt: skip
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
     from randbench.harness.adapters import read_card
@@ -127,6 +132,37 @@ def distmatch_command(
          "learning_rate": learning_rate, "seed": seed, "device": device,
          "target_kl": target_kl},
         merge,
+    )  # fmt: skip
+
+
+@finetune_app.command("grpo")
+def grpo_command(
+    data: DataDir, out: Out, base: Base = "smollm2",
+    max_steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 50,
+    group: Annotated[int, typer.Option(min=2, help="Completions sampled per prompt (G).")] = 16,
+    prompts_per_step: Annotated[int, typer.Option(min=1)] = 1,
+    max_completion_tokens: Annotated[int, typer.Option(min=1)] = 24,
+    curriculum: Annotated[
+        str, typer.Option(help="on: adaptive task weights and retirement; off: uniform.")
+    ] = "on",
+    learning_rate: LearningRate = 1e-4, lora_r: LoraR = 16, seed: Seed = 0,
+    device: Device = "cpu", merge: Merge = False,
+) -> None:  # fmt: skip
+    """GRPO with trl's GRPOTrainer: groups of G answers per prompt, each rewarded against
+    its group and the target (log p*(a) - log share of a), prompts drawn by a curriculum."""
+    from randbench.finetune.grpo import GrpoSettings
+
+    if curriculum not in ("on", "off"):
+        errors.print(f"error: --curriculum must be on or off, not {curriculum!r}")
+        raise typer.Exit(2)
+    _train(
+        "grpo", data, out, base, lora_r,
+        {"max_steps": max_steps, "batch_size": group * prompts_per_step,
+         "learning_rate": learning_rate, "seed": seed, "device": device, "logging_steps": 1},
+        merge,
+        grpo=GrpoSettings(group=group, prompts_per_step=prompts_per_step,
+                          max_completion_tokens=max_completion_tokens,
+                          curriculum=curriculum == "on"),
     )  # fmt: skip
 
 
