@@ -137,7 +137,9 @@ class TaskSpec(BaseModel):
     """Further distributions the model's answers are compared with by TVD (e.g. the
     posterior predictive of an in-context task whose target is the true theta)."""
     samples: int = Field(default=200, gt=0, le=1_000_000)
-    split: Literal["train", "heldout"] = "train"
+    split: Literal["train", "heldout", "generated"] = "train"
+    """``generated``: written by ``randbench tasks generate`` (docs/generated-tasks.md);
+    trainable like ``train``, kept apart so that an experiment can choose."""
     novelty: Literal["parameter", "family", "category"] | None = None
     """How a held-out task is new to fine-tuning (docs/finetune.md, "The held-out split"):
     a new ``parameter`` of a trained family, a new ``family`` of a trained category, or a
@@ -169,8 +171,8 @@ class TaskSpec(BaseModel):
                 "split: heldout needs novelty: parameter, family or category "
                 "(how the task is new to fine-tuning; docs/finetune.md)"
             )
-        if self.split == "train" and self.novelty is not None:
-            raise ValueError("novelty describes a held-out task; a train task takes none")
+        if self.split != "heldout" and self.novelty is not None:
+            raise ValueError(f"novelty describes a held-out task; a {self.split} task takes none")
         return self
 
     @field_validator("group", mode="before")

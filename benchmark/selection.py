@@ -1,5 +1,6 @@
 """``--tasks`` patterns -> tasks: ``all``, names, groups, ``category/name``, globs, and
-``split:train`` / ``split:heldout`` (the tasks of one side of the fine-tuning split)."""
+``split:train`` / ``split:heldout`` / ``split:generated`` (the tasks of one side of the
+fine-tuning split, or those ``randbench tasks generate`` wrote)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ class Task:
     parser: Parser
     target: Target
     samples: int
-    split: Literal["train", "heldout"]
+    split: Literal["train", "heldout", "generated"]
     novelty: Literal["parameter", "family", "category"] | None
     generation: GenerationDefaults
     source: str | None

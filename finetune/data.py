@@ -55,7 +55,7 @@ class DataSettings:
 
 def unfit_reason(task: Task, kind: str, settings: DataSettings) -> str | None:
     """Why ``task`` cannot give ``kind`` training rows, or None when it can."""
-    if task.split != "train":
+    if task.split == "heldout":
         return "split: heldout (held-out tasks are for evaluation only)"
     if task.target.analysis is Analysis.OPEN_ENDED:
         return "open-ended: no target distribution to draw answers from"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,7 @@ from randbench.selection import UnknownTaskError, select_tasks
 from randbench.targets import Analysis
 from randbench.tasks import Task
 
-tasks_app = typer.Typer(help="List, show and validate tasks.", no_args_is_help=True)
+tasks_app = typer.Typer(help="List, show, validate and generate tasks.", no_args_is_help=True)
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -214,3 +215,56 @@ def _show_examples(task: Task) -> None:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@tasks_app.command("generate")
+def generate(
+    model: Annotated[
+        str, typer.Option(help="smollm2, gemma3 (embedded), llamacpp:PATH.gguf or openai:MODEL.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the accepted task YAMLs (replaced).")],
+    from_groups: Annotated[
+        str, typer.Option("--from", help="Library tasks shown as examples: names, groups, globs.")
+    ] = "basic,games,distributions",
+    n: Annotated[int, typer.Option(min=1, help="Proposals to ask for.")] = 20,
+    seed: Annotated[int, typer.Option()] = 0,
+    prompt_similarity: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Cosine similarity of a near-duplicate.")
+    ] = 0.75,
+    temperature: Annotated[float, typer.Option(min=0.0)] = 1.0,
+) -> None:
+    """A model writes new tasks under a JSON-schema grammar; randbench renders, validates
+    and de-duplicates them (docs/generated-tasks.md). Accepted tasks load with
+    --include-path OUT; every rejected proposal is in OUT/rejects.jsonl with its reason."""
+    from randbench.generation.pipeline import Thresholds, declarative, generate_tasks
+    from randbench.generation.proposers import proposer
+    from randbench.selection import split_patterns
+
+    library = _load(None)
+    try:
+        examples = [t for t in select_tasks(library, split_patterns(from_groups)) if declarative(t)]
+        propose = proposer(model, temperature=temperature)
+    except (UnknownTaskError, ValueError, FileNotFoundError) as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    if not examples:
+        errors.print(f"error: --from {from_groups!r} has no task a proposal could write")
+        raise typer.Exit(2)
+    try:
+        report = generate_tasks(
+            propose, model, examples, library, n, out, seed=seed,
+            thresholds=Thresholds(prompt_similarity=prompt_similarity),
+        )  # fmt: skip
+    except ValueError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    table = Table(box=box.SIMPLE)
+    table.add_column("proposals")
+    table.add_column("count", justify="right")
+    for label, count in report.counts().items():
+        table.add_row(label, str(count))
+    console.print(table)
+    for side, found in report.spread.items():
+        console.print(f"{side}: {json.dumps(found)}")
+    console.print(f"accepted tasks: {out} (load with --include-path {out}); report: "
+                  f"{out / 'report.json'}; rejects: {out / 'rejects.jsonl'}")  # fmt: skip

@@ -1,0 +1,1 @@
+"""Generated tasks: proposals by a model, validated, filtered for diversity (issue #33)."""
