@@ -89,13 +89,9 @@ def read_probe_files(paths: Sequence[Path]) -> list[ProbeFile]:
     return [ProbeFile(p, json.loads(p.read_text(encoding="utf-8"))) for p in paths]
 
 
-def probe_files(results_dir: Path, probe: str | None = None) -> list[Path]:
-    """The probes' result files under ``results_dir`` (only ``probe``'s, if named)."""
-    glob = f"probe_{probe}_*.json" if probe else PROBE_GLOB
-    found = sorted(results_dir.rglob(glob))
-    if probe == RANDOM_PROBES[0]:
-        found = [p for p in found if not p.name.startswith(f"probe_{RANDOM_PROBES[1]}_")]
-    return found
+def probe_files(results_dir: Path) -> list[Path]:
+    """The probes' result files under ``results_dir``."""
+    return sorted(results_dir.rglob(PROBE_GLOB))
 
 
 @dataclass(frozen=True)

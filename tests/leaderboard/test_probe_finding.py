@@ -109,3 +109,48 @@ def test_the_most_favourable_setting_is_the_learnt_one_with_most_capital(tmp_pat
     for run in strong["runs"]:
         run["curve"][-1]["train"]["mean"]["train_answer"] = 0.1
     assert "none of the 2 settings tried learnt the pairs" in conditional_rule(files).statements[-1]
+
+
+def random_document(probe: str, shares: list[list[float]]) -> dict[str, object]:
+    """A randomness probe's result: per seed (rows), the share of the named answer at the
+    untrained branch, before and after."""
+    named = "test" if probe.endswith("reverse") else "trained"
+    spec = {"probe": probe, "description": "d", "modes": {"train": "FIXED", "test": "RANDOM"},
+            "train_answer": None if named == "test" else "4",
+            "test_answer": "4" if named == "test" else None}  # fmt: skip
+    runs = [
+        {"arm": arm, "seed": seed, "curve": [
+            {"step": step, "test": {"tvd_to_uniform": share / 2,
+                                    f"share_of_{named}_answer": share}}
+            for step, share in zip((0, 8), row, strict=True)]}
+        for arm in ("treatment", "control") for seed, row in enumerate(shares)
+    ]  # fmt: skip
+    train = {"epochs": 2.0, "max_steps": -1, "learning_rate": 0.001, "batch_size": 8}
+    settings = {"base": "smollm2", "eval_every": 2, "seeds": [0, 1], "train": train}
+    return {"probe": probe, "spec": spec, "runs": runs, "settings": settings}
+
+
+def test_a_randomness_probe_reads_as_before_and_after_per_arm_with_its_command(
+    tmp_path: Path,
+) -> None:
+    from randbench.leaderboard.findings import conditional_random
+    from randbench.leaderboard.probes import probe_view
+
+    forward_document = random_document("conditional_random", [[0.2, 0.99], [0.2, 0.97]])
+    reverse_document = random_document("conditional_random_reverse", [[0.9, 0.5], [0.9, 0.3]])
+    forward = ProbeFile(tmp_path / "probe_conditional_random_x.json", forward_document)
+    reverse = ProbeFile(tmp_path / "probe_conditional_random_reverse_x.json", reverse_document)
+    view = probe_view(forward)
+    assert view.columns == ["seed", "arm", "TVD to a fair draw at RANDOM", "share of 4 at RANDOM"]
+    assert view.rows[1] == ["1", "treatment", "0.1 → 0.485", "0.2 → 0.97"]
+    assert forward.command() == (
+        "randbench probe conditional-random --model smollm2 --epochs 2 --learning-rate 0.001 "
+        "--batch-size 8 --seeds 0,1 --eval-every 2"
+    )
+    assert "--probe conditional_random_reverse" in reverse.command()
+    finding = conditional_random([forward, reverse])
+    shares = [line for line in finding.lines if line.cells[3] == "share of 4 at RANDOM"]
+    assert [line.cells[4:] for line in shares[:1]] == [["0.2", "0.98 (0.97 – 0.99)"]]
+    assert shares[0].figures[1].path == "runs.1.curve.1.test.share_of_trained_answer"
+    assert "trained on answering 4 at FIXED only" in finding.statements[0]
+    assert "trained on a fair draw at FIXED only" in finding.statements[1]
