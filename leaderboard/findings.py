@@ -645,7 +645,7 @@ def conditional_rule(probes: Sequence[ProbeFile]) -> Finding:
         text = (
             f"{probe.model} ({probe.setting()}): after training on TRAIN only, the treatment "
             f"arm gives the capital a mean probability of {mean:.3g} at TEST (95% interval "
-            f"{low:.3g} – {high:.3g}, over {len(finals)} seeds and {len(document['pairs'])} "
+            f"{low:.3g} – {high:.3g}, over {_seeds(len(finals))} and {len(document['pairs'])} "
             f"names); the bet's criterion {_agreement(sides)}"
         )
         if document.get("ambiguous"):
@@ -689,8 +689,12 @@ def _agreement(sides: Sequence[str]) -> str:
     counts = Counter(sides).most_common()
     if len(counts) > 1 and counts[0][1] == counts[1][1]:
         split = ", ".join(f'"{side}" on {n}' for side, n in counts)
-        return f"is split: {split} of {len(sides)} seeds"
-    return f'says "{counts[0][0]}" on {counts[0][1]} of {len(sides)} seeds'
+        return f"is split: {split} of {_seeds(len(sides))}"
+    return f'says "{counts[0][0]}" on {counts[0][1]} of {_seeds(len(sides))}'
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
 
 
 def conditional_random(probes: Sequence[ProbeFile]) -> Finding:
@@ -734,7 +738,7 @@ def _random_statement(
         parts.append(f"{arm} {label} {before:.3g} before, {low:.3g} – {high:.3g} after")
     what = f"answering {spec['train_answer']}" if spec.get("train_answer") else "a fair draw"
     return (
-        f"{probe.model}, {probe.probe} ({probe.setting()}, {len(probe.seeds)} seeds): trained "
+        f"{probe.model}, {probe.probe} ({probe.setting()}, {_seeds(len(probe.seeds))}): trained "
         f"on {what} at {trained} only, measured at {test}: " + "; ".join(parts) + "."
     )
 
