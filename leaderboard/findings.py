@@ -661,8 +661,11 @@ def conditional_rule(probes: Sequence[ProbeFile]) -> Finding:
         else:
             learnt_capitals.append((mean, probe))
         finding.statements.append(text + ".")
-    if len(probes) > 1:
-        finding.statements.append(_most_favourable(learnt_capitals, len(probes)))
+    for model in dict.fromkeys(p.model for p in probes):
+        tried = [p for p in probes if p.model == model]
+        if len(tried) > 1:
+            ours = [(c, p) for c, p in learnt_capitals if p.model == model]
+            finding.statements.append(_most_favourable(ours, len(tried)))
     return finding
 
 
