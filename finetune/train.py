@@ -44,8 +44,12 @@ def load_base(base: str, device: str) -> Any:
     return HFBackend(ModelSpec(spec.backend, spec.name, {**spec.args, "device": device}))
 
 
-def with_lora(model: Any, lora: LoraSettings) -> Any:
+def with_lora(model: Any, lora: LoraSettings, seed: int = 0) -> Any:
+    """``model`` wrapped in a LoRA adapter whose initial weights are drawn with ``seed``
+    (peft draws them from torch's global generator, whose state would otherwise depend on
+    whatever the process did before: a run's first checkpoint would not reproduce)."""
     from peft import LoraConfig, get_peft_model
+    from transformers import set_seed
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in lora.target_modules if m not in present]
@@ -61,6 +65,7 @@ def with_lora(model: Any, lora: LoraSettings) -> Any:
         target_modules=list(lora.target_modules),
         task_type="CAUSAL_LM",
     )
+    set_seed(seed)
     return get_peft_model(model, config)
 
 
@@ -113,7 +118,7 @@ def run_training(
     """Load the base, wrap it in LoRA, ``train(backend, peft_model, work_dir)``, and write
     the checkpoint with its card."""
     backend = load_base(base, settings.device)
-    model = with_lora(backend.model, lora)
+    model = with_lora(backend.model, lora, settings.seed)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="randbench-train-") as work_dir:
         trained = train(backend, model, work_dir)

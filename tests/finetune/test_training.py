@@ -107,6 +107,23 @@ def test_the_distmatch_loss_is_the_exact_cross_entropy_of_the_harness(base: Any)
         assert loss - entropy(row["weights"]) > 0
 
 
+def test_the_adapters_first_weights_follow_the_seed_not_the_process(base: Any) -> None:
+    """The first checkpoint of a process once drew its LoRA init from whatever state
+    torch's generator was left in: seeded, the same seed gives the same adapter."""
+    import torch
+
+    def first_weights(seed: int, noise: int) -> Any:
+        torch.rand(noise)  # what a process did before
+        model = with_lora(base.model, SMALL, seed)
+        try:
+            return next(p.detach().clone() for n, p in model.named_parameters() if "lora_A" in n)
+        finally:
+            model.unload()
+
+    assert torch.equal(first_weights(3, 1), first_weights(3, 1000))
+    assert not torch.equal(first_weights(3, 1), first_weights(4, 1))
+
+
 def test_sft_masks_the_prompt_out_of_the_loss(base: Any, data_dir: Path, tmp_path: Path) -> None:
     model = with_lora(base.model, SMALL)
     try:
