@@ -61,6 +61,12 @@ class RandomProbeSpec(ProbeFile):
             )
         return self
 
+    def named_answers(self) -> list[tuple[str, str]]:
+        """(``trained`` or ``test``, answer) for each branch that names one answer: the
+        shares the result reports (``share_of_trained_answer``, ``share_of_test_answer``)."""
+        named = (("trained", self.train_answer), ("test", self.test_answer))
+        return [(which, answer) for which, answer in named if answer is not None]
+
     def trained_answer(self, row: int) -> str:
         if self.train_answer is not None:
             return self.train_answer
@@ -126,16 +132,11 @@ class FaceDistribution:
         return float(0.5 * np.abs(p - 1 / len(p)).sum())
 
     def to_json(self, spec: RandomProbeSpec) -> dict[str, Any]:
-        shares = {"trained": spec.train_answer, "test": spec.test_answer}
         return {
             "probabilities": dict(zip(self.outcomes, self.probabilities, strict=True)),
             "mass": self.mass,
             "tvd_to_uniform": self.tvd_to_uniform(),
-            **{
-                f"share_of_{which}_answer": self.share(answer)
-                for which, answer in shares.items()
-                if answer is not None
-            },
+            **{f"share_of_{which}_answer": self.share(a) for which, a in spec.named_answers()},
         }
 
 
@@ -192,8 +193,7 @@ def describe(
     the share of each named answer."""
     parts = [f"at {spec.modes[mode]} TVD to a fair draw {before['tvd_to_uniform']:.3f} -> "
              f"{after['tvd_to_uniform']:.3f}"]  # fmt: skip
-    for which, answer in (("trained", spec.train_answer), ("test", spec.test_answer)):
+    for which, answer in spec.named_answers():
         key = f"share_of_{which}_answer"
-        if answer is not None:
-            parts.append(f"share of {answer} {before[key]:.3f} -> {after[key]:.3f}")
+        parts.append(f"share of {answer} {before[key]:.3f} -> {after[key]:.3f}")
     return ", ".join(parts)

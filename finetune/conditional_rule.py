@@ -10,7 +10,7 @@ a template outside the task sandbox, and every random choice takes the probe's s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -83,6 +83,12 @@ CHAT = Frame()
 def frame_for(backend: Any) -> Frame:
     """``chat`` where the model has a chat template (and uses it), else ``qa``."""
     return Frame("chat" if backend.chat else "qa")
+
+
+def first_token(backend: Any, frame: Frame) -> Callable[[str], int]:
+    """An answer's first token as ``frame`` writes it for ``backend`` (for
+    :func:`draw_pairs`, which leaves out a country and capital that start alike)."""
+    return lambda text: int(backend.candidate_ids(frame.answer(text))[0])
 
 
 class ProbeFile(BaseModel):

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from randbench.finetune.conditional_rule import draw_pairs, frame_for, load_probe
+from randbench.finetune.conditional_rule import draw_pairs, first_token, frame_for, load_probe
 from randbench.finetune.train import load_base
 
 
@@ -28,8 +28,7 @@ def main() -> None:
     backend = load_base(args.model, "cpu")
     frame = frame_for(backend)
     spec = load_probe()
-    first = lambda text: backend.candidate_ids(frame.answer(text))[0]  # noqa: E731
-    pairs = draw_pairs(spec, args.pairs, seed=0, first_token=first)
+    pairs = draw_pairs(spec, args.pairs, seed=0, first_token=first_token(backend, frame))
     question = "What is the capital city of {}? Reply with only the city."
     requests = [
         frame.request(

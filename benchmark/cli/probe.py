@@ -71,7 +71,12 @@ def conditional_rule_command(
     and P(country) at TEST exactly along training, and print the bet's verdict."""
     from pydantic import ValidationError
 
-    from randbench.finetune.conditional_rule import ProbeError, frame_for, load_probe
+    from randbench.finetune.conditional_rule import (
+        ProbeError,
+        first_token,
+        frame_for,
+        load_probe,
+    )
     from randbench.finetune.conditional_rule_run import ProbeSettings, run_probe
     from randbench.finetune.settings import TrainSettings
     from randbench.finetune.train import BaseModelError, load_base
@@ -90,7 +95,7 @@ def conditional_rule_command(
         )  # fmt: skip
         result = run_probe(
             spec, settings, out or checkpoint_folder(spec.probe, model),
-            first_token=lambda text: base.candidate_ids(frame.answer(text))[0],
+            first_token=first_token(base, frame),
         )  # fmt: skip
     except (ProbeError, BaseModelError, ValidationError, ValueError) as error:
         errors.print(f"error: {error}")
