@@ -169,9 +169,8 @@ def train_grpo(
         trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=config,
                               train_dataset=stream, processing_class=backend.tokenizer)  # fmt: skip
         output = trainer.train()
-        budget = settings.max_steps * grpo.prompts_per_step * grpo.group
         return trained(trainer, output, group=grpo.group, curriculum=grpo.curriculum,
-                       completions=budget, groups=len(reward.log))  # fmt: skip
+                       groups=len(reward.log))  # fmt: skip
 
     checkpoint = run_training(
         method="grpo", base=base, data_dir=data_dir, out=out, lora=lora or LoraSettings(),

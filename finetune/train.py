@@ -149,14 +149,22 @@ def device_name(backend: Any) -> str:
 
 def trained(trainer: Any, output: Any, **extra: Any) -> Trained:
     """What a finished ``Trainer`` run reports: its steps, the last logged loss (the mean
-    over the run when nothing was logged) and the mean loss, plus ``extra``."""
+    over the run when nothing was logged), the mean loss and the budget, plus ``extra``."""
     final = last_logged(trainer.state.log_history, "loss")
     mean = float(output.training_loss)
+    steps = int(trainer.state.global_step)
     return Trained(
-        steps=trainer.state.global_step,
+        steps=steps,
         final_loss=final if final is not None else mean,
-        extra={**extra, "mean_loss": mean},
+        extra={"budget": training_budget(steps, trainer.args), **extra, "mean_loss": mean},
     )
+
+
+def training_budget(steps: int, arguments: Any) -> int:
+    """The sequences a run trained on, steps x batch (x gradient accumulation): answers
+    for SFT, prompts with their target for distribution matching, sampled completions for
+    GRPO (whose batch is its groups). Methods are compared at the same budget."""
+    return steps * int(arguments.train_batch_size) * int(arguments.gradient_accumulation_steps)
 
 
 def last_logged(history: list[dict[str, Any]], key: str) -> float | None:

@@ -52,6 +52,8 @@ def checkpoint_identity(card: dict[str, Any]) -> dict[str, Any]:
         "method": card.get("method"),
         "train_tasks": sorted(data.get("tasks", {})),
         "steps": card.get("steps"),
+        "budget": card.get("budget"),
+        "curriculum": card.get("curriculum"),
         "final_loss": card.get("final_loss"),
         "merged": bool(card.get("merged", False)),
         "split_hash": data.get("split_hash"),

@@ -23,12 +23,15 @@ import numpy as np
 from randbench.finetune.heldout import NOVELTY_LEVELS, TASKS_NEEDED_PER_LEVEL
 from randbench.harness.adapters import base_name
 from randbench.leaderboard.finetune import (
+    ALL_HELDOUT,
     EXACT_NOISE,
     GROUP_LABELS,
+    GroupChange,
     TaskChange,
     group_change,
     group_of,
     is_base_model,
+    paired_difference,
     split_note,
     task_changes,
 )
@@ -142,6 +145,7 @@ def build_findings(loaded: Loaded, library: Library, probes: Sequence[ProbeFile]
         exact_against_sampled(rows),
         scored_mass(rows),
         fine_tuning(rows),
+        fine_tuning_objectives(rows),
         conditional_rule([p for p in probes if p.probe == RULE]),
         conditional_random([p for p in probes if p.probe in RANDOM_PROBES]),
         unpassed(rows),
@@ -905,6 +909,104 @@ def _fine_tuning_statement(tuned: _Row, group: str, line: Line, note: str | None
     if note:
         text += f" Not like with like: {note}."
     return text
+
+
+def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
+    """Checkpoints of one base model trained on the same tasks by different objectives:
+    which generalises best to the held-out split, and by how much over the next best
+    (their TVDs paired task by task, the interval resampling task families)."""
+    finding = Finding(
+        "fine-tuning-objectives",
+        "Which fine-tuning objective generalises best? Checkpoints of one base model trained "
+        "on the same tasks (SFT, distribution matching, GRPO with and without its curriculum), "
+        "each against the base model over every held-out task, best first; the training "
+        "budget (sequences trained on) is stated per checkpoint.",
+        ["checkpoint", "objective", "budget", "trained on: mean change",
+         "held out: mean change", "n held out"],
+    )  # fmt: skip
+    by_key: dict[tuple[str, str, tuple[str, ...]], list[tuple[_Row, list[TaskChange]]]] = {}
+    for tuned in rows:
+        base = _base_row(rows, tuned)
+        checkpoint = tuned.model.checkpoint
+        if not checkpoint or base is None:
+            continue
+        key = (base.label, tuned.method, tuple(sorted(checkpoint.get("train_tasks", []))))
+        changes = task_changes(tuned.source.tasks, base.source.tasks, checkpoint)
+        by_key.setdefault(key, []).append((tuned, changes))
+    for (base_label, method, _), found in sorted(by_key.items()):
+        ranked = sorted(
+            ((tuned, changes, group_change(changes, ALL_HELDOUT)) for tuned, changes in found
+             if group_change(changes, ALL_HELDOUT).change is not None),
+            key=lambda item: (item[2].change, item[0].label),
+        )  # fmt: skip
+        if len(ranked) < 2:
+            continue
+        for tuned, changes, heldout in ranked:
+            finding.lines.append(_objective_line(tuned, changes, heldout))
+        finding.statements.append(_objectives_statement(base_label, method, ranked))
+    return finding
+
+
+def _objective_name(checkpoint: Mapping[str, object]) -> str:
+    curriculum = checkpoint.get("curriculum")
+    method = str(checkpoint.get("method"))
+    return method if curriculum is None else f"{method}, curriculum {'on' if curriculum else 'off'}"
+
+
+def _objective_line(tuned: _Row, changes: Sequence[TaskChange], heldout: GroupChange) -> Line:
+    checkpoint = tuned.model.checkpoint or {}
+    trained = group_change(changes, "trained")
+    chosen = [c for c in changes if group_of(c) != "controls"]
+    figures = [
+        Cited(value, tuned.source.files[c.name].path.name,
+              f"results.{c.name}.{tuned.method}.values.tvd")
+        for c in chosen
+        if (value := tuned.source.tasks[c.name].entry.values.get("tvd")) is not None
+    ]  # fmt: skip
+    cells = [
+        tuned.label, _objective_name(checkpoint), str(checkpoint.get("budget", "not recorded")),
+        _with_interval(trained), _with_interval(heldout), str(heldout.n),
+    ]  # fmt: skip
+    stale = any(tuned.stale.get(c.name) for c in chosen)
+    numbers = {"change": heldout.change or 0.0, "n": float(heldout.n)}
+    run = tuned.source.newest
+    selection = command(run, "split:heldout", tuned.method)
+    return Line(tuned.label, tuned.method, cells, figures, selection, stale, numbers)
+
+
+def _with_interval(summary: GroupChange) -> str:
+    if summary.change is None:
+        return "–"
+    if summary.interval is None:
+        return num(summary.change)
+    return f"{num(summary.change)} ({num(summary.interval[0])} – {num(summary.interval[1])})"
+
+
+def _objectives_statement(
+    base: str, method: str, ranked: Sequence[tuple[_Row, list[TaskChange], GroupChange]]
+) -> str:
+    (best, best_changes, best_summary), (second, second_changes, _) = ranked[0], ranked[1]
+    gap = paired_difference(best_changes, second_changes)
+    budgets = {str((r.model.checkpoint or {}).get("budget")) for r, _, _ in ranked}
+    same = f"at the same budget ({budgets.pop()} sequences)" if len(budgets) == 1 else (
+        "at different budgets (see the table)")  # fmt: skip
+    name = _objective_name(best.model.checkpoint or {})
+    text = (
+        f"{base} ({method}), {len(ranked)} objectives {same}: {best.label} ({name}) "
+        f"generalises best to the held-out tasks, mean TVD change {_with_interval(best_summary)} "
+        f"over {best_summary.n} tasks"
+    )
+    other = _objective_name(second.model.checkpoint or {})
+    if gap.change is None or gap.interval is None:
+        return text + "."
+    low, high = gap.interval
+    paired = (f"{num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
+              f"{gap.n} tasks)")  # fmt: skip
+    if high < 0:
+        return (f"{text}; its TVD is below the next best's, {second.label} ({other}), by "
+                f"{num(-gap.change)}: the difference is {paired}.")  # fmt: skip
+    return (f"{text}; its lead over the next best, {second.label} ({other}), is not "
+            f"settled: the difference {paired} contains 0.")  # fmt: skip
 
 
 def cited_numbers(findings: Findings) -> Iterable[Cited]:

@@ -115,6 +115,9 @@ class Comparison:
 
 
 GROUPS = ("trained", *NOVELTY_LEVELS, "heldout", "untrained", "controls")
+ALL_HELDOUT = "all-heldout"
+SIDE_BY_SIDE = ("trained", ALL_HELDOUT, "untrained", "controls")
+"""The groups the objectives' side-by-side table shows for each checkpoint."""
 GROUP_LABELS = {
     "trained": "Trained on",
     "parameter": "Held out: new parameter of a trained family",
@@ -123,6 +126,7 @@ GROUP_LABELS = {
     "heldout": "Held out (no novelty level recorded)",
     "untrained": "Not trained on (train split)",
     "controls": "Deterministic controls",
+    ALL_HELDOUT: "Held out (every level)",
 }
 
 
@@ -136,9 +140,17 @@ def group_of(change: TaskChange) -> str:
     return change.novelty if change.novelty in NOVELTY_LEVELS else "heldout"
 
 
+def in_group(change: TaskChange, group: str) -> bool:
+    """``group`` is one of ``GROUPS``, or ``ALL_HELDOUT``: every held-out task whatever its
+    novelty (the objectives' comparison reads generalisation over the whole split)."""
+    if group == ALL_HELDOUT:
+        return group_of(change) in (*NOVELTY_LEVELS, "heldout")
+    return group_of(change) == group
+
+
 def group_change(tasks: Sequence[TaskChange], group: str) -> GroupChange:
     """The change over the tasks of ``group``: the fine-tuning page's row and the findings'."""
-    chosen = [t for t in tasks if group_of(t) == group and t.change is not None]
+    chosen = [t for t in tasks if in_group(t, group) and t.change is not None]
     changes = [t.change for t in chosen if t.change is not None]
     verdicts = [t.verdict for t in chosen]
     interval = None
@@ -274,3 +286,62 @@ def _distance(values: dict[str, float | None]) -> float | None:
     if tvd is None and accuracy is not None:
         return 1.0 - accuracy
     return tvd
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """The checkpoints of one base model trained on the same tasks, measured by one method:
+    the objectives (SFT, distribution matching, GRPO, ...) side by side."""
+
+    base: str
+    method: str
+    train_tasks: tuple[str, ...]
+    comparisons: list[Comparison]
+
+    def ranked(self, group: str = ALL_HELDOUT) -> list[Comparison]:
+        """Best first: the lowest mean change of TVD over ``group``."""
+        measured = [c for c in self.comparisons if c.group(group).change is not None]
+        return sorted(measured, key=lambda c: (c.group(group).change, c.tuned.label))
+
+
+def objectives(found: Sequence[Comparison]) -> list[Objectives]:
+    """``found`` grouped by base model, measuring method and training tasks; only groups
+    of two or more checkpoints are a comparison of objectives."""
+    by_key: dict[tuple[str, str, tuple[str, ...]], list[Comparison]] = {}
+    for comparison in found:
+        key = (
+            str(comparison.checkpoint.get("base")),
+            comparison.tuned.method,
+            tuple(sorted(comparison.checkpoint.get("train_tasks", []))),
+        )
+        by_key.setdefault(key, []).append(comparison)
+    return [
+        Objectives(base, method, tasks, sorted(group, key=lambda c: c.tuned.label))
+        for (base, method, tasks), group in sorted(by_key.items())
+        if len(group) >= 2
+    ]
+
+
+def paired_difference(
+    first: Sequence[TaskChange], second: Sequence[TaskChange], group: str = ALL_HELDOUT
+) -> GroupChange:
+    """``first``'s TVD minus ``second``'s on the tasks of ``group`` both measured, with the
+    interval resampling task families: the base model cancels, so the difference is read
+    task by task, not as a difference of two means with their separate intervals."""
+    theirs = {t.name: t for t in second if in_group(t, group)}
+    paired = [
+        TaskChange(
+            name=t.name,
+            split=t.split,
+            trained=t.trained,
+            control=t.control,
+            base_tvd=theirs[t.name].tuned_tvd,
+            tuned_tvd=t.tuned_tvd,
+            base_mass=None,
+            tuned_mass=None,
+            novelty=t.novelty,
+        )
+        for t in first
+        if in_group(t, group) and t.name in theirs
+    ]
+    return group_change(paired, group)

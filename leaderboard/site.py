@@ -33,7 +33,13 @@ from randbench.leaderboard.drawing import PlotJob, default_workers, draw_plots, 
 from randbench.leaderboard.embed import script_json
 from randbench.leaderboard.filters import environment
 from randbench.leaderboard.findings import Findings, build_findings
-from randbench.leaderboard.finetune import GROUP_LABELS, GROUPS, comparisons
+from randbench.leaderboard.finetune import (
+    GROUP_LABELS,
+    GROUPS,
+    SIDE_BY_SIDE,
+    comparisons,
+    objectives,
+)
 from randbench.leaderboard.in_context import Family, ModelView, model_views
 from randbench.leaderboard.load import keep_tasks, load_results
 from randbench.leaderboard.probes import ProbeFile, probe_files, probe_view, read_probe_files
@@ -295,9 +301,11 @@ class SiteWriter:
         self._page("tasks.html", "tasks.html", by_category=by_category)
 
     def _finetune_page(self) -> None:
+        found = comparisons(self.board)
         self._page(
-            "finetune.html", "finetune.html", comparisons=comparisons(self.board),
-            groups=GROUPS, group_labels=GROUP_LABELS, needed=TASKS_NEEDED_PER_LEVEL,
+            "finetune.html", "finetune.html", comparisons=found, objectives=objectives(found),
+            groups=GROUPS, side_by_side=SIDE_BY_SIDE, group_labels=GROUP_LABELS,
+            needed=TASKS_NEEDED_PER_LEVEL,
         )  # fmt: skip
 
     def _probes_page(self) -> None:

@@ -232,6 +232,13 @@ def generate(
         float, typer.Option(min=0.0, max=1.0, help="Cosine similarity of a near-duplicate.")
     ] = 0.75,
     temperature: Annotated[float, typer.Option(min=0.0)] = 1.0,
+    complete_prompts: Annotated[
+        bool,
+        typer.Option(
+            help="State the declared choices/range/weights in the prompt where "
+            "the model left them out, instead of rejecting it."
+        ),
+    ] = False,
 ) -> None:
     """A model writes new tasks under a JSON-schema grammar; randbench renders, validates
     and de-duplicates them (docs/generated-tasks.md). Accepted tasks load with
@@ -254,6 +261,7 @@ def generate(
         report = generate_tasks(
             propose, model, examples, library, n, out, seed=seed,
             thresholds=Thresholds(prompt_similarity=prompt_similarity),
+            complete_prompts=complete_prompts,
         )  # fmt: skip
     except ValueError as error:
         errors.print(f"error: {error}")

@@ -27,6 +27,7 @@ from randbench.generation.proposal import (
     Proposal,
     ProposalError,
     check_prompt_states_target,
+    complete_prompt,
     parse_proposal,
     target_signature,
     target_spec,
@@ -98,6 +99,8 @@ class Judged:
     reason: str | None = None
     detail: str = ""
     proposal: Proposal | None = None
+    completed: bool = False
+    """randbench appended the sentence stating the distribution (``--complete-prompts``)."""
     task: Task | None = None
     path: Path | None = None
 
@@ -140,9 +143,11 @@ class Library:
 
 def judge(
     raw: str, seed: int, library: Library, thresholds: Thresholds, out: Path,
-    provenance: dict[str, Any],
+    provenance: dict[str, Any], *, complete: bool = False,
 ) -> Judged:  # fmt: skip
-    """One proposal through every check; accepted, it is written under ``out``."""
+    """One proposal through every check; accepted, it is written under ``out``. With
+    ``complete``, a prompt that leaves out part of its declared distribution gets the
+    sentence that states it (:func:`complete_prompt`) before the checks."""
     judged = Judged(raw, seed)
     try:
         try:
@@ -150,10 +155,15 @@ def judge(
         except json.JSONDecodeError as error:
             raise ProposalError("schema", f"not JSON: {error}") from None
         proposal = parse_proposal(data)
-        judged.proposal = proposal
         target_spec(proposal)
+        if complete:
+            written = proposal
+            proposal = complete_prompt(proposal)
+            judged.completed = proposal is not written
+        judged.proposal = proposal
         check_prompt_states_target(proposal)
-        text = task_yaml(proposal, {**provenance, "seed": seed})
+        extra = {"prompt_completed_by": "randbench"} if judged.completed else {}
+        text = task_yaml(proposal, {**provenance, "seed": seed, **extra})
         task = load_yaml(text, proposal)
         check_oracle(task, seed)
         why = library.duplicate(proposal, thresholds)
@@ -214,6 +224,7 @@ class Report:
                                                              "template", "oracle"))  # fmt: skip
         return {"proposals": len(self.judged), "valid": valid,
                 "unique": valid - reasons["duplicate"], "accepted": len(self.accepted),
+                "accepted with a completed prompt": sum(j.completed for j in self.accepted),
                 **{f"rejected: {r}": reasons[r] for r in REASONS}}  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -244,6 +255,7 @@ def generate_tasks(
     library_tasks: Sequence[Task], n: int, out: Path, *, seed: int = 0,
     thresholds: Thresholds | None = None,
     encode: Callable[[Sequence[str]], np.ndarray] | None = None, shots: int = 4,
+    complete_prompts: bool = False,
 ) -> Report:  # fmt: skip
     """``n`` proposals from ``propose(prompt, seed)``, each shown ``shots`` examples drawn
     with the run's seed; accepted tasks go to ``out``, rejected ones to
@@ -272,7 +284,7 @@ def generate_tasks(
             provenance = {"model": model, "run_seed": seed, "proposal": i,
                           "prompt_sha": _sha(prompt)}  # fmt: skip
             judged = judge(propose(prompt, seed + i), seed + i, library, thresholds, out,
-                           provenance)  # fmt: skip
+                           provenance, complete=complete_prompts)  # fmt: skip
             report.judged.append(judged)
             if judged.reason:
                 rejects.write(json.dumps({"proposal": i, "seed": judged.seed,

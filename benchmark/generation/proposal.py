@@ -117,7 +117,7 @@ def check_prompt_states_target(proposal: Proposal) -> None:
     text = proposal.prompt.lower()
     if proposal.kind == "uniform_int":
         missing = [str(v) for v in (proposal.low, proposal.high)
-                   if not re.search(rf"(?<![\d.]){v}(?![\d.])", text)]  # fmt: skip
+                   if not re.search(rf"(?<![\d.]){v}(?!\.?\d)", text)]  # fmt: skip
         if missing:
             raise ProposalError("prompt", f"does not state the range end(s) {', '.join(missing)}")
         return
@@ -130,6 +130,31 @@ def check_prompt_states_target(proposal: Proposal) -> None:
         if unstated:
             shown = ", ".join(f"{w:g}" for w in unstated)
             raise ProposalError("prompt", f"does not state the weight(s) {shown}")
+
+
+def complete_prompt(proposal: Proposal) -> Proposal:
+    """``proposal`` with a sentence stating its support (and weights) appended where its
+    prompt leaves any of them out (``tasks generate --complete-prompts``): the model
+    proposes the scenario and the distribution, randbench states the distribution in the
+    words the prompt check reads, as an evaluation harness adds an answer format. A
+    prompt that already states everything is left as it is."""
+    try:
+        check_prompt_states_target(proposal)
+        return proposal
+    except ProposalError:
+        pass
+    if proposal.kind == "uniform_int":
+        stated = f"Answer with a whole number from {proposal.low} to {proposal.high}."
+    else:
+        choices = [c.strip() for c in proposal.choices]
+        if proposal.kind == "weighted_choice":
+            total = sum(proposal.weights)
+            shares = [round(100 * w / total, 6) for w in proposal.weights]
+            chances = ", ".join(f"{c} {p:g}%" for c, p in zip(choices, shares, strict=True))
+            stated = f"The chances are: {chances}. Answer with one of them."
+        else:
+            stated = f"Answer with one of: {', '.join(choices)}."
+    return proposal.model_copy(update={"prompt": f"{proposal.prompt.rstrip()} {stated}"})
 
 
 def _names(text: str, choice: str) -> bool:

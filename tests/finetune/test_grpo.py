@@ -44,7 +44,7 @@ def test_two_grpo_steps_write_a_loadable_checkpoint_with_its_card_and_curriculum
     )  # fmt: skip
     card = json.loads((out / "randbench-card.json").read_text())
     assert card["method"] == "grpo" and card["steps"] == 2
-    assert card["group"] == 4 and card["completions"] == 8 and card["curriculum"] is True
+    assert card["group"] == 4 and card["budget"] == 8 and card["curriculum"] is True
     record = json.loads((out / CURRICULUM_FILE).read_text())
     assert len(record["groups"]) == 2
     assert sum(row["groups"] for row in record["table"]) == 2

@@ -148,11 +148,13 @@ def test_distmatch_moves_the_model_to_the_target_and_the_checkpoint_loads(
     )  # fmt: skip
     card = json.loads((out / "randbench-card.json").read_text())
     assert card["method"] == "distmatch" and card["base"] == "smollm2" and card["steps"] == 6
+    assert card["budget"] == 12  # 6 steps of 2 prompts with their target
     assert set(card["data"]["tasks"]) == {"coin_flip", "dice_d4", "random_number_1_to_10"}
     assert card["hyperparameters"]["lora"]["r"] == 4 and card["final_kl"] is not None
     tuned = load_backend(ModelSpec("hf", str(out)))
     identity = tuned.identity()
     assert identity["checkpoint"]["method"] == "distmatch"
+    assert identity["checkpoint"]["budget"] == 12
     assert identity["model_hash"] != base.identity()["model_hash"]
     for task in ("dice_d4", "coin_flip"):
         weights = TASKS[task].target.probabilities()
@@ -179,6 +181,7 @@ def test_sft_checkpoint_and_its_merged_model_score_alike(data_dir: Path, tmp_pat
     )  # fmt: skip
     card = json.loads((out / "randbench-card.json").read_text())
     assert card["method"] == "sft" and card["steps"] == 2 and math.isfinite(card["final_loss"])
+    assert card["budget"] == 8
     adapter = load_backend(ModelSpec("hf", str(out)))
     merged = load_backend(ModelSpec("hf", str(out / "merged")))
     assert merged.identity()["checkpoint"]["merged"] is True

@@ -61,6 +61,10 @@ def judged(tmp_path: Path, **change: Any) -> tuple[str | None, str]:
         ({"choices": ["ruby", "emerald", "opal"]}, "prompt", "does not name the choice(s) opal"),
         ({"kind": "weighted_choice", "weights": [0.5, 0.3, 0.2]}, "prompt", "weight(s) 0.5, 0.3"),
         ({"kind": "uniform_int", "low": 1, "high": 12}, "prompt", "range end(s) 1, 12"),
+        ({"kind": "uniform_int", "low": 1, "high": 12, "prompt": "A number from 1 to 12.5, "
+          "please: any one, picked at random."}, "prompt", "range end(s) 12"),
+        ({"kind": "uniform_int", "low": 3, "high": 17, "name": "odd_range",
+          "prompt": "Pick a whole number from 3 to 17."}, None, ""),
         ({"prompt": GEM["prompt"] + " {{ 1 + }}"}, "template", "template error"),
         ({"name": "dice_d6"}, "duplicate", "the name dice_d6 is taken"),
         ({"name": "weekday_again", "prompt": "Name a random day: Monday, Tuesday, Wednesday, "
@@ -86,6 +90,32 @@ def test_a_stated_weighted_proposal_is_accepted_with_its_declared_target(tmp_pat
     (task,) = load_tasks([path], builtin=False)
     assert dict(zip(task.target.support() or [], task.target.probabilities(), strict=True)) == {
         "ruby": 0.5, "emerald": 0.3, "sapphire": 0.2}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "stated"),
+    [
+        ({"choices": ["ruby", "emerald", "opal"]}, "Answer with one of: ruby, emerald, opal."),
+        ({"kind": "weighted_choice", "weights": [50, 30, 20]},
+         "The chances are: ruby 50%, emerald 30%, sapphire 20%."),
+        ({"kind": "uniform_int", "low": 3, "high": 17}, "Answer with a whole number from 3 to 17."),
+    ],
+)  # fmt: skip
+def test_a_completed_prompt_states_what_the_model_left_out(
+    tmp_path: Path, change: dict[str, Any], stated: str
+) -> None:
+    """--complete-prompts: the rejection for the prompt becomes an appended sentence, which
+    the same prompt check then passes; a prompt that states everything is left alone."""
+    library = Library.of(LIBRARY, hashed)
+    found = judge(json.dumps({**GEM, **change}), 0, library, Thresholds(), tmp_path,
+                  {"model": "test"}, complete=True)  # fmt: skip
+    assert found.reason is None and found.completed, found.detail
+    assert found.proposal is not None and stated in found.proposal.prompt
+    assert "prompt_completed_by: randbench" in (found.path or Path()).read_text()
+    whole = judge(json.dumps({**GEM, "name": "gems_whole"}), 0, Library.of(LIBRARY, hashed),
+                  Thresholds(), tmp_path, {"model": "test"}, complete=True)  # fmt: skip
+    assert whole.reason is None and not whole.completed
+    assert whole.proposal is not None and whole.proposal.prompt == GEM["prompt"]
 
 
 def test_the_oracle_check_rejects_a_task_whose_answers_cannot_be_read_back(

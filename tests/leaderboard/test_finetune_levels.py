@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from randbench.finetune.heldout import TASKS_NEEDED_PER_LEVEL
-from randbench.leaderboard.finetune import Comparison, TaskChange, split_note
+from randbench.leaderboard.finetune import (
+    ALL_HELDOUT,
+    Comparison,
+    TaskChange,
+    objectives,
+    paired_difference,
+    split_note,
+)
 from randbench.loader import library_split_hash, load_tasks
 from randbench.tasks import split_hash
 
@@ -66,3 +73,37 @@ def test_the_interval_resamples_families_not_tasks() -> None:
     compared = Comparison(SimpleNamespace(), SimpleNamespace(), {}, dice + numbers)  # type: ignore[arg-type]
     low, high = compared.group("parameter").interval or (0.0, 0.0)
     assert low == pytest.approx(-0.3) and high == pytest.approx(0.1)
+
+
+def compared_with(
+    label: str, method: str, checkpoint: dict[str, Any], tasks: list[TaskChange]
+) -> Comparison:
+    tuned: Any = SimpleNamespace(label=label, method="logprob", id=label)
+    card = {"base": "smollm2", "method": method, "train_tasks": ["dice_d6"], **checkpoint}
+    return Comparison(tuned, SimpleNamespace(), card, tasks)  # type: ignore[arg-type]
+
+
+def test_objectives_are_ranked_on_every_held_out_level_and_paired_task_by_task() -> None:
+    """Two objectives over the same held-out tasks (two families at two levels): the one
+    with the lower TVD ranks first, and their difference is read task by task."""
+    names = [("dice_d3", "parameter"), ("dice_d5", "parameter"), ("shuffle_a", "family"),
+             ("shuffle_b", "family")]  # fmt: skip
+    sft = [change(n, 0.5, 0.45, level) for n, level in names]
+    grpo = [change(n, 0.5, 0.30 + 0.01 * i, level) for i, (n, level) in enumerate(names)]
+    other_base = compared_with("other", "sft", {"base": "gemma3"}, sft)
+    found = objectives(
+        [
+            compared_with("sft", "sft", {}, sft),
+            compared_with("grpo", "grpo", {"curriculum": True}, grpo),
+            other_base,
+        ]
+    )
+    assert len(found) == 1, "a lone checkpoint of another base model is no comparison"
+    (group,) = found
+    assert [c.tuned.label for c in group.ranked()] == ["grpo", "sft"]
+    heldout = group.ranked()[0].group(ALL_HELDOUT)
+    assert heldout.n == 4 and heldout.change == pytest.approx(-0.185)
+    gap = paired_difference(grpo, sft)
+    assert gap.n == 4 and gap.change == pytest.approx(-0.135)
+    assert gap.interval is not None and gap.interval[1] < 0
+    assert paired_difference(sft, sft).change == 0
