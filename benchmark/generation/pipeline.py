@@ -23,7 +23,9 @@ import numpy as np
 
 from randbench.answers import read_answer
 from randbench.generation.proposal import (
-    JSON_SCHEMA,
+    KIND_FIELDS,
+    KINDS,
+    Kind,
     Proposal,
     ProposalError,
     check_prompt_states_target,
@@ -51,23 +53,47 @@ class Thresholds:
     same sentence form about 0.56 (tests/generation)."""
 
 
-def few_shot_prompt(examples: Sequence[Task]) -> str:
-    """The request a generator answers: the form, then library tasks written in it."""
+SUBJECTS = (
+    "fruit", "planets", "gemstones", "musical instruments", "sports", "birds", "trees",
+    "flowers", "vegetables", "board game moves", "weather", "ice cream flavours", "metals",
+    "chess pieces", "compass directions", "seasons", "school subjects", "dog breeds",
+    "ocean creatures", "vehicles", "pasta shapes", "dance styles", "tools", "spices",
+    "mountains", "rivers", "zodiac signs", "Greek letters", "elements", "coins of a country",
+    "lottery draws", "raffle tickets", "dinner choices", "team captains", "dungeon loot",
+    "tarot cards", "street names", "pizza toppings", "shapes", "emotions", "insects",
+    "pages of a book", "floors of a building", "seats in a row", "minutes of an hour",
+    "temperatures", "jersey numbers", "prize wheels", "biased dice", "weighted raffles",
+)  # fmt: skip
+"""Subjects a request names, one drawn per proposal with the run's seed: a small model
+asked only for "a new task" copies its examples; asked for one about a subject it has
+not been shown, it writes one (the same device as topic seeding in synthetic-data work)."""
+
+KIND_WORDS = {
+    "uniform_choice": "a uniform choice among named options",
+    "weighted_choice": "a choice among named options with stated, unequal probabilities",
+    "uniform_int": "a uniform whole number in a stated range",
+}
+
+
+def few_shot_prompt(examples: Sequence[Task], kind: Kind, subject: str) -> str:
+    """The request a generator answers: the form, library tasks written in it, and the
+    kind and subject of the one new task asked for."""
     shown = [json.dumps(example_form(t)) for t in examples]
     return (
         "You write tasks for a benchmark that tests whether language models can be random. "
         "A task is a prompt asking for one random choice, and the exact distribution the "
         "answer should follow. The prompt must name every possible answer (or the range), "
         "and state every probability when they are not equal. Fill in this JSON form: "
-        "name (snake_case), category (basic, games or distributions), prompt, kind "
-        "(uniform_choice, weighted_choice or uniform_int), choices, weights (for "
-        "weighted_choice, in the order of the choices), low and high (for uniform_int).\n"
-        "Examples:\n" + "\n".join(shown) + "\nWrite one new task, unlike the examples, as JSON."
+        "name (snake_case), category (basic, games or distributions), prompt, kind, and "
+        "choices, weights (in the order of the choices) or low and high.\n"
+        "Examples:\n" + "\n".join(shown) + f"\nWrite one new task about {subject}: "
+        f"{KIND_WORDS[kind]} (kind {kind}), unlike the examples, as JSON."
     )
 
 
 def example_form(task: Task) -> dict[str, Any]:
-    """A library task in the proposal form (only declarative targets are shown)."""
+    """A library task in the proposal form (only declarative targets are shown), with the
+    fields of its kind only, as the kind's schema asks for them."""
     ((family, params),) = task.target_spec.items()
     form: dict[str, Any] = {"name": task.name, "category": task.category, "prompt": task.prompt,
                             "choices": [], "weights": [], "low": 0, "high": 0}  # fmt: skip
@@ -78,7 +104,8 @@ def example_form(task: Task) -> dict[str, Any]:
     else:
         form.update(kind="weighted_choice", choices=list(params["weights"]),
                     weights=list(params["weights"].values()))  # fmt: skip
-    return form
+    keep = ("name", "category", "prompt", "kind", *KIND_FIELDS[form["kind"]])
+    return {key: form[key] for key in keep}
 
 
 def declarative(task: Task) -> bool:
@@ -251,15 +278,16 @@ def spread(tasks: Sequence[Task], encode: Callable[[Sequence[str]], np.ndarray])
 
 
 def generate_tasks(
-    propose: Callable[[str, int], str], model: str, examples: Sequence[Task],
+    propose: Callable[[str, int, Kind], str], model: str, examples: Sequence[Task],
     library_tasks: Sequence[Task], n: int, out: Path, *, seed: int = 0,
     thresholds: Thresholds | None = None,
     encode: Callable[[Sequence[str]], np.ndarray] | None = None, shots: int = 4,
     complete_prompts: bool = False,
 ) -> Report:  # fmt: skip
-    """``n`` proposals from ``propose(prompt, seed)``, each shown ``shots`` examples drawn
-    with the run's seed; accepted tasks go to ``out``, rejected ones to
-    ``out/rejects.jsonl``, the counts and spread to ``out/report.json``."""
+    """``n`` proposals from ``propose(prompt, seed, kind)``, each shown ``shots`` examples
+    and asked for a kind and a subject, all drawn with the run's seed; accepted tasks go
+    to ``out``, rejected ones to ``out/rejects.jsonl``, the counts and spread to
+    ``out/report.json``."""
     if encode is None:
         from randbench.embedder import default_embedder
 
@@ -280,10 +308,12 @@ def generate_tasks(
         for i in range(n):
             picked = rng.choice(len(examples), size=min(shots, len(examples)), replace=False)
             shown = [examples[int(k)] for k in picked]
-            prompt = few_shot_prompt(shown)
-            provenance = {"model": model, "run_seed": seed, "proposal": i,
-                          "prompt_sha": _sha(prompt)}  # fmt: skip
-            judged = judge(propose(prompt, seed + i), seed + i, library, thresholds, out,
+            kind: Kind = KINDS[int(rng.integers(len(KINDS)))]
+            subject = SUBJECTS[int(rng.integers(len(SUBJECTS)))]
+            prompt = few_shot_prompt(shown, kind, subject)
+            provenance = {"model": model, "run_seed": seed, "proposal": i, "kind": kind,
+                          "subject": subject, "prompt_sha": _sha(prompt)}  # fmt: skip
+            judged = judge(propose(prompt, seed + i, kind), seed + i, library, thresholds, out,
                            provenance, complete=complete_prompts)  # fmt: skip
             report.judged.append(judged)
             if judged.reason:
@@ -303,4 +333,4 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-__all__ = ["JSON_SCHEMA", "Report", "Thresholds", "generate_tasks", "judge"]
+__all__ = ["Report", "Thresholds", "generate_tasks", "judge"]

@@ -26,6 +26,8 @@ Kind = Literal["uniform_choice", "weighted_choice", "uniform_int"]
 CATEGORIES = ("basic", "games", "distributions")
 """The library categories a declarative proposal can belong to."""
 MAX_CHOICES = 12
+MAX_PROMPT = 300
+MAX_CHOICE = 40
 MAX_RANGE = 1000
 WEIGHT_TOLERANCE = 0.01
 
@@ -47,6 +49,8 @@ class Proposal(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{2,47}$")
     category: Literal["basic", "games", "distributions"]
     prompt: str = Field(min_length=15, max_length=400)
+    """Up to 400 characters; a local model's grammar stops it at ``MAX_PROMPT``, leaving
+    room for the sentence ``complete_prompt`` may append."""
     kind: Kind
     choices: list[str] = Field(default_factory=list, max_length=MAX_CHOICES)
     weights: list[float] = Field(default_factory=list, max_length=MAX_CHOICES)
@@ -54,23 +58,51 @@ class Proposal(BaseModel):
     high: int = 0
 
 
-JSON_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{2,40}$"},
-        "category": {"type": "string", "enum": list(CATEGORIES)},
-        "prompt": {"type": "string"},
-        "kind": {"type": "string", "enum": ["uniform_choice", "weighted_choice", "uniform_int"]},
-        "choices": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_CHOICES},
-        "weights": {"type": "array", "items": {"type": "number"}, "maxItems": MAX_CHOICES},
-        "low": {"type": "integer"},
-        "high": {"type": "integer"},
-    },
-    "required": ["name", "category", "prompt", "kind", "choices", "weights", "low", "high"],
-    "additionalProperties": False,
+KINDS: tuple[Kind, ...] = ("uniform_choice", "weighted_choice", "uniform_int")
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "uniform_choice": ("choices",),
+    "weighted_choice": ("choices", "weights"),
+    "uniform_int": ("low", "high"),
 }
-"""The grammar a local model decodes under (llama.cpp's JSON-schema grammar) and the
-structured output an API model is asked for: every field required, so the form is whole."""
+_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "choices": {"type": "array", "items": {"type": "string"}, "minItems": 2,
+                "maxItems": MAX_CHOICES},
+    "weights": {"type": "array", "items": {"type": "number"}, "minItems": 2,
+                "maxItems": MAX_CHOICES},
+    "low": {"type": "integer"},
+    "high": {"type": "integer"},
+}  # fmt: skip
+
+
+def json_schema(kind: Kind, *, bounded: bool = False) -> dict[str, Any]:
+    """The grammar a local model decodes one proposal of ``kind`` under (llama.cpp's
+    JSON-schema grammar), and the structured output an API model is asked for: the kind
+    fixed and exactly its fields required, so a choice task cannot come without choices
+    and a range without its ends (a form with every field optional let SmolLM2 leave
+    ``choices`` empty while its prompt listed them). ``bounded`` caps the length of the
+    prompt and of each choice in the grammar itself (a small model otherwise rambles
+    inside a string until its token budget cuts the JSON short); strict structured output
+    is not asked for it."""
+    fields = KIND_FIELDS[kind]
+    prompt: dict[str, Any] = {"type": "string"}
+    fields_schema = {name: _FIELD_SCHEMAS[name] for name in fields}
+    if bounded:
+        prompt.update(minLength=15, maxLength=MAX_PROMPT)
+        if "choices" in fields_schema:
+            item = {"type": "string", "minLength": 1, "maxLength": MAX_CHOICE}
+            fields_schema["choices"] = {**fields_schema["choices"], "items": item}
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{2,40}$"},
+            "category": {"type": "string", "enum": list(CATEGORIES)},
+            "prompt": prompt,
+            "kind": {"type": "string", "enum": [kind]},
+            **fields_schema,
+        },
+        "required": ["name", "category", "prompt", "kind", *fields],
+        "additionalProperties": False,
+    }
 
 
 def parse_proposal(data: Any) -> Proposal:

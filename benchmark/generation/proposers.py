@@ -12,11 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from randbench.generation.proposal import JSON_SCHEMA
+from randbench.generation.proposal import Kind, json_schema
 
 MAX_TOKENS = 400
-Propose = Callable[[str, int], str]
-"""(request text, seed) -> the proposal's JSON text."""
+Propose = Callable[[str, int, Kind], str]
+"""(request text, seed, the kind asked for) -> the proposal's JSON text, decoded under
+that kind's schema (:func:`randbench.generation.proposal.json_schema`)."""
 
 
 def proposer(model: str, *, temperature: float = 1.0) -> Propose:
@@ -45,10 +46,14 @@ def llama_proposer(path: Path, *, temperature: float) -> Propose:
 
     with suppress_stdout_stderr(disable=False):
         llama = llama_cpp.Llama(str(path), n_ctx=4096, verbose=False)
-    grammar = LlamaGrammar.from_json_schema(json.dumps(JSON_SCHEMA), verbose=False)
+    grammars: dict[str, LlamaGrammar] = {}
     chat = bool(llama.metadata.get("tokenizer.chat_template"))
 
-    def propose(text: str, seed: int) -> str:
+    def propose(text: str, seed: int, kind: Kind) -> str:
+        if kind not in grammars:
+            schema = json.dumps(json_schema(kind, bounded=True))
+            grammars[kind] = LlamaGrammar.from_json_schema(schema, verbose=False)
+        grammar = grammars[kind]
         llama.set_seed(seed)
         if chat:
             reply: Any = llama.create_chat_completion(
@@ -71,12 +76,12 @@ def openai_proposer(name: str, *, temperature: float) -> Propose:
 
     client = OpenAI()
 
-    def propose(text: str, seed: int) -> str:
+    def propose(text: str, seed: int, kind: Kind) -> str:
         reply = client.chat.completions.create(
             model=name, messages=[{"role": "user", "content": text}], temperature=temperature,
             seed=seed, max_tokens=MAX_TOKENS,
             response_format={"type": "json_schema", "json_schema": {
-                "name": "randbench_task", "schema": JSON_SCHEMA, "strict": True}},
+                "name": "randbench_task", "schema": json_schema(kind), "strict": True}},
         )  # fmt: skip
         return reply.choices[0].message.content or ""
 

@@ -149,7 +149,7 @@ def test_paraphrases_of_a_library_prompt_are_near_duplicates_and_new_prompts_are
 
 def test_a_generated_folder_validates_loads_and_reports(tmp_path: Path) -> None:
     proposals = iter([json.dumps(GEM), "not json", json.dumps({**GEM, "name": "gems_again"})])
-    report = generate_tasks(lambda text, seed: next(proposals), "test", LIBRARY[:40], LIBRARY,
+    report = generate_tasks(lambda text, seed, kind: next(proposals), "test", LIBRARY[:40], LIBRARY,
                             3, tmp_path / "gen", encode=hashed)  # fmt: skip
     counts = report.counts()
     assert counts["proposals"] == 3 and counts["accepted"] == 1
@@ -164,17 +164,21 @@ def test_a_generated_folder_validates_loads_and_reports(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tasks", "list", "--include-path", str(tmp_path / "gen")])
     assert "pick_a_gemstone" in result.output
     with pytest.raises(ValueError, match="not a previous `tasks generate` output"):
-        generate_tasks(lambda text, seed: "", "test", LIBRARY[:40], LIBRARY, 1, tmp_path,
+        generate_tasks(lambda text, seed, kind: "", "test", LIBRARY[:40], LIBRARY, 1, tmp_path,
                        encode=hashed)  # fmt: skip
 
 
 @pytest.mark.slow
 def test_smollm2_under_the_grammar_writes_a_proposal_that_parses() -> None:
     from randbench.generation.pipeline import declarative, few_shot_prompt
+    from randbench.generation.proposal import KIND_FIELDS
     from randbench.generation.proposers import proposer
 
     propose = proposer("smollm2")
     examples = [t for t in LIBRARY if declarative(t)][:3]
-    data = json.loads(propose(few_shot_prompt(examples), 0))
-    assert set(data) == {"name", "category", "prompt", "kind", "choices", "weights", "low", "high"}
-    assert data["kind"] in ("uniform_choice", "weighted_choice", "uniform_int")
+    for kind, fields in KIND_FIELDS.items():
+        data = json.loads(propose(few_shot_prompt(examples, kind, "birds"), 0, kind))
+        assert set(data) == {"name", "category", "prompt", "kind", *fields}
+        assert data["kind"] == kind
+        for field in ("choices", "weights"):
+            assert field not in fields or len(data[field]) >= 2, data
