@@ -155,19 +155,21 @@ def build_data(
     for kind in kinds:
         if kind not in RECORDS:
             raise DataError(f"finetune data: unknown kind {kind!r}; known: {', '.join(KINDS)}")
-        used, left_out, rows = {}, {}, []
+        used, splits, left_out, rows = {}, {}, {}, []
         for task in tasks:
             reason = unfit_reason(task, kind, settings)
             if reason:
                 left_out[task.name] = reason
                 continue
             used[task.name] = task.hash
+            splits[task.name] = task.split
             rows.extend(RECORDS[kind](task, settings))
         if not rows:
             reasons = "; ".join(f"{name}: {why}" for name, why in left_out.items())
             raise DataError(f"finetune data: no task fits {kind}: {reasons}")
         built[kind] = Dataset.from_list(rows)
-        manifest["kinds"][kind] = {"rows": len(rows), "tasks": used, "left_out": left_out}
+        manifest["kinds"][kind] = {"rows": len(rows), "tasks": used, "splits": splits,
+                                   "left_out": left_out}  # fmt: skip
     return BuiltData(built, manifest)
 
 

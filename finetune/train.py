@@ -98,6 +98,7 @@ def data_record(data_dir: Path, kind: str) -> dict[str, Any]:
         "kind": kind,
         "manifest_sha256": hashlib.sha256(text).hexdigest(),
         "tasks": manifest["kinds"].get(kind, {}).get("tasks", {}),
+        "splits": manifest["kinds"].get(kind, {}).get("splits", {}),
         "settings": manifest.get("settings", {}),
         "split_hash": manifest.get("split_hash"),
         "file": MANIFEST,

@@ -51,6 +51,7 @@ def checkpoint_identity(card: dict[str, Any]) -> dict[str, Any]:
         "base": card["base"],
         "method": card.get("method"),
         "train_tasks": sorted(data.get("tasks", {})),
+        "generated_tasks": sorted(n for n, s in data.get("splits", {}).items() if s == "generated"),
         "steps": card.get("steps"),
         "budget": card.get("budget"),
         "curriculum": card.get("curriculum"),

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
+from typing import cast
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from randbench.leaderboard.finetune import (
     TaskChange,
     group_change,
     group_of,
+    in_group,
     is_base_model,
     paired_difference,
     split_note,
@@ -146,6 +148,7 @@ def build_findings(loaded: Loaded, library: Library, probes: Sequence[ProbeFile]
         scored_mass(rows),
         fine_tuning(rows),
         fine_tuning_objectives(rows),
+        generated_training(rows),
         conditional_rule([p for p in probes if p.probe == RULE]),
         conditional_random([p for p in probes if p.probe in RANDOM_PROBES]),
         unpassed(rows),
@@ -925,14 +928,9 @@ def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
          "held out: mean change", "n held out"],
     )  # fmt: skip
     by_key: dict[tuple[str, str, tuple[str, ...]], list[tuple[_Row, list[TaskChange]]]] = {}
-    for tuned in rows:
-        base = _base_row(rows, tuned)
-        checkpoint = tuned.model.checkpoint
-        if not checkpoint or base is None:
-            continue
-        key = (base.label, tuned.method, tuple(sorted(checkpoint.get("train_tasks", []))))
-        changes = task_changes(tuned.source.tasks, base.source.tasks, checkpoint)
-        by_key.setdefault(key, []).append((tuned, changes))
+    for tuned, base, changes in _checkpoint_changes(rows):
+        tasks = tuple(sorted((tuned.model.checkpoint or {}).get("train_tasks", [])))
+        by_key.setdefault((base.label, tuned.method, tasks), []).append((tuned, changes))
     for (base_label, method, _), found in sorted(by_key.items()):
         ranked = sorted(
             ((tuned, changes, group_change(changes, ALL_HELDOUT)) for tuned, changes in found
@@ -947,6 +945,111 @@ def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
     return finding
 
 
+def _checkpoint_changes(rows: Sequence[_Row]) -> list[tuple[_Row, _Row, list[TaskChange]]]:
+    """Every checkpoint row with its base model's row of the same method, task by task."""
+    found = []
+    for tuned in rows:
+        base = _base_row(rows, tuned)
+        checkpoint = tuned.model.checkpoint
+        if checkpoint and base is not None:
+            found.append((tuned, base, task_changes(tuned.source.tasks, base.source.tasks,
+                                                    checkpoint)))  # fmt: skip
+    return found
+
+
+ARMS = ("hand-written", "generated", "both")
+
+
+def training_arm(checkpoint: Mapping[str, object]) -> str:
+    """Which tasks a checkpoint was trained on: the library's hand-written train tasks, the
+    tasks ``tasks generate`` wrote, or both (issue #33's experiment)."""
+    generated = set(cast(Sequence[str], checkpoint.get("generated_tasks") or []))
+    trained = set(cast(Sequence[str], checkpoint.get("train_tasks") or []))
+    if not generated:
+        return "hand-written"
+    return "generated" if generated >= trained else "both"
+
+
+def generated_training(rows: Sequence[_Row]) -> Finding:
+    """Checkpoints of one base and objective trained on hand-written tasks, generated
+    tasks and both: their held-out changes, and each generated arm against the
+    hand-written one, paired task by task."""
+    finding = Finding(
+        "generated-tasks",
+        "Does training on generated tasks generalise better? Checkpoints of one base model and "
+        "objective trained on the hand-written train tasks, on tasks a model generated "
+        "(randbench tasks generate), and on both, at the same budget, each against the base "
+        "model over every hand-written held-out task.",
+        ["checkpoint", "trained on", "budget", "tasks (generated)", "held out: mean change",
+         "n held out"],
+    )  # fmt: skip
+    by_key: dict[tuple[str, str, str], dict[str, tuple[_Row, list[TaskChange]]]] = {}
+    for tuned, base, changes in _checkpoint_changes(rows):
+        checkpoint = tuned.model.checkpoint or {}
+        key = (base.label, str(checkpoint.get("method")), tuned.method)
+        by_key.setdefault(key, {})[training_arm(checkpoint)] = (tuned, changes)
+    for (base_label, objective, method), arms in sorted(by_key.items()):
+        if "hand-written" not in arms or len(arms) < 2:
+            continue
+        for arm in ARMS:
+            if arm in arms:
+                finding.lines.append(_arm_line(arm, *arms[arm]))
+        hand = arms["hand-written"][1]
+        for arm in ARMS[1:]:
+            if arm in arms:
+                finding.statements.append(_arm_statement(
+                    f"{base_label}, {objective} ({method})", arm, arms[arm][1], hand))  # fmt: skip
+    return finding
+
+
+def _arm_line(arm: str, tuned: _Row, changes: Sequence[TaskChange]) -> Line:
+    checkpoint = tuned.model.checkpoint or {}
+    heldout = group_change(changes, ALL_HELDOUT)
+    chosen = [c for c in changes if in_group(c, ALL_HELDOUT)]
+    trained = cast(Sequence[str], checkpoint.get("train_tasks") or [])
+    generated = cast(Sequence[str], checkpoint.get("generated_tasks") or [])
+    budget = str(checkpoint.get("budget", "not recorded"))
+    cells = [tuned.label, arm, budget, f"{len(trained)} ({len(generated)})",
+             _with_interval(heldout), str(heldout.n)]  # fmt: skip
+    run = tuned.source.newest
+    return Line(tuned.label, tuned.method, cells, _tvd_figures(tuned, chosen),
+                command(run, "split:heldout", tuned.method),
+                any(tuned.stale.get(c.name) for c in chosen),
+                {"change": heldout.change or 0.0, "n": float(heldout.n)})  # fmt: skip
+
+
+def _arm_statement(
+    what: str, arm: str, changes: Sequence[TaskChange], hand: Sequence[TaskChange]
+) -> str:
+    gap = paired_difference(changes, hand)
+    if gap.change is None or gap.interval is None:
+        return (
+            f"{what}: too few held-out tasks measured on both to compare {arm} with hand-written."
+        )
+    low, high = gap.interval
+    if high < 0:
+        verdict = "closer to the target: the generated tasks helped"
+    elif low > 0:
+        verdict = "further from the target: the generated tasks hurt"
+    else:
+        verdict = "not settled: the interval contains 0"
+    return (
+        f"{what}: trained on {arm} tasks rather than hand-written ones, the held-out TVD "
+        f"differs by {num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
+        f"{gap.n} tasks): {verdict}."
+    )
+
+
+def _tvd_figures(tuned: _Row, chosen: Sequence[TaskChange]) -> list[Cited]:
+    """The checkpoint's TVD on each of ``chosen``, cited where its result file holds it."""
+    return [
+        Cited(value, tuned.source.files[c.name].path.name,
+              f"results.{c.name}.{tuned.method}.values.tvd")
+        for c in chosen
+        if (value := tuned.source.tasks[c.name].entry.values.get("tvd")) is not None
+    ]  # fmt: skip
+
+
 def _objective_name(checkpoint: Mapping[str, object]) -> str:
     curriculum = checkpoint.get("curriculum")
     method = str(checkpoint.get("method"))
@@ -957,12 +1060,7 @@ def _objective_line(tuned: _Row, changes: Sequence[TaskChange], heldout: GroupCh
     checkpoint = tuned.model.checkpoint or {}
     trained = group_change(changes, "trained")
     chosen = [c for c in changes if group_of(c) != "controls"]
-    figures = [
-        Cited(value, tuned.source.files[c.name].path.name,
-              f"results.{c.name}.{tuned.method}.values.tvd")
-        for c in chosen
-        if (value := tuned.source.tasks[c.name].entry.values.get("tvd")) is not None
-    ]  # fmt: skip
+    figures = _tvd_figures(tuned, chosen)
     cells = [
         tuned.label, _objective_name(checkpoint), str(checkpoint.get("budget", "not recorded")),
         _with_interval(trained), _with_interval(heldout), str(heldout.n),

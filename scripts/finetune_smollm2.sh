@@ -9,14 +9,9 @@
 # tasks. About 70 minutes on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Each step prints its wall time and peak memory (docs/finetune.md, docs/performance.md).
-RB() { /usr/bin/time -f "[time] %e s, %M KB peak: randbench $*" .venv/bin/randbench "$@"; }
+# shellcheck source=scripts/finetune_tasks.sh
+source scripts/finetune_tasks.sh
 OUT="${1:-results}"
-TRAIN="dice_d4,dice_d6,dice_d8,dice_d10,coin_flip,random_number_1_to_10,random_number_0_to_9"
-TRAIN="$TRAIN,random_number_1_to_20,yes_no,card_suit,rock_paper_scissors,random_weekday"
-TRAIN="$TRAIN,random_month,weighted_colour,spinner_unequal,dice_sum_2d6"
-OTHERS="magic_8_ball,playing_card,random_letter,random_number_1_to_100,binomial_10_fair_coins"
-OTHERS="$OTHERS,roulette_wheel,who_goes_first,controls,split:heldout"
 
 RB finetune data --tasks "$TRAIN" --out checkpoints/data --completions 16 --paraphrases 4 --jsonl \
     --kinds sft,distmatch,grpo

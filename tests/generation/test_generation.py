@@ -182,3 +182,21 @@ def test_smollm2_under_the_grammar_writes_a_proposal_that_parses() -> None:
         assert data["kind"] == kind
         for field in ("choices", "weights"):
             assert field not in fields or len(data[field]) >= 2, data
+
+
+def test_a_generated_task_trains_and_the_checkpoint_names_it(tmp_path: Path) -> None:
+    """Generated tasks are training data (only the held-out split is never trained on), and
+    a checkpoint's identity says which of its tasks were generated (issue #33 item 6)."""
+    from randbench.finetune.data import DataSettings, build_data
+    from randbench.harness.adapters import checkpoint_identity
+
+    assert judged(tmp_path)[0] is None
+    (generated,) = load_tasks([tmp_path], builtin=False)
+    hand = next(t for t in LIBRARY if t.name == "dice_d6")
+    built = build_data([hand, generated], DataSettings(completions=2, paraphrases=1), ["sft"])
+    sft = built.manifest["kinds"]["sft"]
+    assert sft["splits"] == {"dice_d6": "train", "pick_a_gemstone": "generated"}
+    card = {"base": "smollm2", "data": {"tasks": sft["tasks"], "splits": sft["splits"]}}
+    identity = checkpoint_identity(card)
+    assert identity["train_tasks"] == ["dice_d6", "pick_a_gemstone"]
+    assert identity["generated_tasks"] == ["pick_a_gemstone"]

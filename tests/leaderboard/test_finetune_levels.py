@@ -107,3 +107,13 @@ def test_objectives_are_ranked_on_every_held_out_level_and_paired_task_by_task()
     assert gap.n == 4 and gap.change == pytest.approx(-0.135)
     assert gap.interval is not None and gap.interval[1] < 0
     assert paired_difference(sft, sft).change == 0
+
+
+def test_a_checkpoint_is_placed_in_its_arm_by_the_generated_tasks_it_trained_on() -> None:
+    from randbench.leaderboard.findings import training_arm
+
+    assert training_arm({"train_tasks": ["dice_d6"]}) == "hand-written"
+    assert training_arm({"train_tasks": ["dice_d6"], "generated_tasks": []}) == "hand-written"
+    assert training_arm({"train_tasks": ["gems"], "generated_tasks": ["gems"]}) == "generated"
+    both = {"train_tasks": ["dice_d6", "gems"], "generated_tasks": ["gems"]}
+    assert training_arm(both) == "both"
