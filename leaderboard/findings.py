@@ -924,8 +924,8 @@ def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
         "on the same tasks (SFT, distribution matching, GRPO with and without its curriculum), "
         "each against the base model over every held-out task, best first; the training "
         "budget (sequences trained on) is stated per checkpoint.",
-        ["checkpoint", "objective", "budget", "trained on: mean change",
-         "held out: mean change", "n held out"],
+        ["objective", "budget", "trained on: mean change", "held out: mean change",
+         "n held out"],
     )  # fmt: skip
     by_key: dict[tuple[str, str, tuple[str, ...]], list[tuple[_Row, list[TaskChange]]]] = {}
     for tuned, base, changes in _checkpoint_changes(rows):
@@ -942,7 +942,28 @@ def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
         for tuned, changes, heldout in ranked:
             finding.lines.append(_objective_line(tuned, changes, heldout))
         finding.statements.append(_objectives_statement(base_label, method, ranked))
+        curricula = {(r.model.checkpoint or {}).get("curriculum"): c for r, c, _ in ranked}
+        if True in curricula and False in curricula:
+            finding.statements.append(_curriculum_statement(
+                f"{base_label} ({method})", curricula[True], curricula[False]))  # fmt: skip
     return finding
+
+
+def _curriculum_statement(what: str, on: Sequence[TaskChange], off: Sequence[TaskChange]) -> str:
+    """The curriculum's ablation: GRPO with it against GRPO drawing tasks uniformly."""
+    parts = []
+    for group in ("trained", ALL_HELDOUT):
+        gap = paired_difference(on, off, group)
+        if gap.change is None or gap.interval is None:
+            continue
+        low, high = gap.interval
+        verdict = "lower" if high < 0 else "higher" if low > 0 else "not told apart"
+        parts.append(f"{GROUP_LABELS[group].lower()}: {num(gap.change)} (95% interval "
+                     f"{num(low)} – {num(high)}, n = {gap.n}; {verdict})")  # fmt: skip
+    if not parts:
+        return f"{what}: GRPO's curriculum on against off: too few tasks to compare."
+    return (f"{what}: GRPO with its curriculum against without, TVD of on minus off, "
+            f"paired task by task: {'; '.join(parts)}.")  # fmt: skip
 
 
 def _checkpoint_changes(rows: Sequence[_Row]) -> list[tuple[_Row, _Row, list[TaskChange]]]:
@@ -980,8 +1001,7 @@ def generated_training(rows: Sequence[_Row]) -> Finding:
         "objective trained on the hand-written train tasks, on tasks a model generated "
         "(randbench tasks generate), and on both, at the same budget, each against the base "
         "model over every hand-written held-out task.",
-        ["checkpoint", "trained on", "budget", "tasks (generated)", "held out: mean change",
-         "n held out"],
+        ["trained on", "budget", "tasks (generated)", "held out: mean change", "n held out"],
     )  # fmt: skip
     by_key: dict[tuple[str, str, str], dict[str, tuple[_Row, list[TaskChange]]]] = {}
     for tuned, base, changes in _checkpoint_changes(rows):
@@ -1009,8 +1029,8 @@ def _arm_line(arm: str, tuned: _Row, changes: Sequence[TaskChange]) -> Line:
     trained = cast(Sequence[str], checkpoint.get("train_tasks") or [])
     generated = cast(Sequence[str], checkpoint.get("generated_tasks") or [])
     budget = str(checkpoint.get("budget", "not recorded"))
-    cells = [tuned.label, arm, budget, f"{len(trained)} ({len(generated)})",
-             _with_interval(heldout), str(heldout.n)]  # fmt: skip
+    cells = [arm, budget, f"{len(trained)} ({len(generated)})", _with_interval(heldout),
+             str(heldout.n)]  # fmt: skip
     run = tuned.source.newest
     return Line(tuned.label, tuned.method, cells, _tvd_figures(tuned, chosen),
                 command(run, "split:heldout", tuned.method),
@@ -1033,8 +1053,9 @@ def _arm_statement(
         verdict = "further from the target: the generated tasks hurt"
     else:
         verdict = "not settled: the interval contains 0"
+    trained = "generated tasks" if arm == "generated" else "hand-written and generated tasks"
     return (
-        f"{what}: trained on {arm} tasks rather than hand-written ones, the held-out TVD "
+        f"{what}: trained on {trained} rather than hand-written ones alone, the held-out TVD "
         f"differs by {num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
         f"{gap.n} tasks): {verdict}."
     )
@@ -1062,7 +1083,7 @@ def _objective_line(tuned: _Row, changes: Sequence[TaskChange], heldout: GroupCh
     chosen = [c for c in changes if group_of(c) != "controls"]
     figures = _tvd_figures(tuned, chosen)
     cells = [
-        tuned.label, _objective_name(checkpoint), str(checkpoint.get("budget", "not recorded")),
+        _objective_name(checkpoint), str(checkpoint.get("budget", "not recorded")),
         _with_interval(trained), _with_interval(heldout), str(heldout.n),
     ]  # fmt: skip
     stale = any(tuned.stale.get(c.name) for c in chosen)
@@ -1085,6 +1106,15 @@ def _objectives_statement(
 ) -> str:
     (best, best_changes, best_summary), (second, second_changes, _) = ranked[0], ranked[1]
     gap = paired_difference(best_changes, second_changes)
+    last = ""
+    if len(ranked) > 2:
+        worst, worst_changes, _ = ranked[-1]
+        behind = paired_difference(best_changes, worst_changes)
+        if behind.change is not None and behind.interval is not None:
+            last = (f" Against the last, {worst.label} "
+                    f"({_objective_name(worst.model.checkpoint or {})}), the difference is "
+                    f"{num(behind.change)} (95% interval {num(behind.interval[0])} – "
+                    f"{num(behind.interval[1])}).")  # fmt: skip
     budgets = {str((r.model.checkpoint or {}).get("budget")) for r, _, _ in ranked}
     same = f"at the same budget ({budgets.pop()} sequences)" if len(budgets) == 1 else (
         "at different budgets (see the table)")  # fmt: skip
@@ -1096,15 +1126,15 @@ def _objectives_statement(
     )
     other = _objective_name(second.model.checkpoint or {})
     if gap.change is None or gap.interval is None:
-        return text + "."
+        return text + "." + last
     low, high = gap.interval
     paired = (f"{num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
               f"{gap.n} tasks)")  # fmt: skip
     if high < 0:
         return (f"{text}; its TVD is below the next best's, {second.label} ({other}), by "
-                f"{num(-gap.change)}: the difference is {paired}.")  # fmt: skip
+                f"{num(-gap.change)}: the difference is {paired}.{last}")  # fmt: skip
     return (f"{text}; its lead over the next best, {second.label} ({other}), is not "
-            f"settled: the difference {paired} contains 0.")  # fmt: skip
+            f"settled: the difference {paired} contains 0.{last}")  # fmt: skip
 
 
 def cited_numbers(findings: Findings) -> Iterable[Cited]:

@@ -36,7 +36,7 @@ TASKS = load_tasks()
 BY_NAME = {task.name: task for task in TASKS}
 RESULTS = Path(__file__).parents[2] / "results"
 BASE_RESULTS = sorted(RESULTS.glob("results_hf_smollm2_*.json"))
-SFT_RESULTS = sorted(RESULTS.glob("results_hf_checkpoints_smollm2-sft_*.json"))
+SFT_RESULTS = sorted(RESULTS.glob("results_hf_checkpoints_smollm2-sft_2*.json"))
 EXEMPT = {
     "open_ended": "no finite target: scored for diversity, never trained on",
     "replication": "rewordings of trained tasks (coinflips_bayesian_die asks dice_d6's "

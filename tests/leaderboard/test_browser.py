@@ -306,6 +306,26 @@ def test_the_fine_tuning_page_sets_each_checkpoint_beside_its_base(
 
 
 @pytest.mark.slow
+def test_the_fine_tuning_objectives_stand_side_by_side(real_site: Path, tab: Tab) -> None:
+    """Issue #32: SFT, distribution matching and GRPO with its curriculum on and off, trained
+    on the same 16 tasks at the same budget, ranked on the held-out split; each cell has its
+    interval and n, and the ranking follows the cells."""
+    page = tab.open(real_site, "finetune.html")
+    tables = page.locator("section.objectives").filter(has_text="measured by logprob")
+    ours = [t for t in tables.all() if "16 tasks" in t.locator("h2").inner_text()]
+    assert len(ours) == 1, [t.locator("h2").inner_text() for t in tables.all()]
+    rows = ours[0].locator("tbody tr").all()
+    objectives = [r.locator("td").nth(1).inner_text() for r in rows]
+    assert set(objectives) == {"sft", "distmatch", "grpo (curriculum on)", "grpo (curriculum off)"}
+    assert {r.locator("td").nth(3).inner_text() for r in rows} == {"192"}
+    heldout = [r.locator('td[data-group="all-heldout"]').inner_text() for r in rows]
+    assert all("[" in cell and "n=" in cell for cell in heldout), heldout
+    changes = [float(cell.split()[0]) for cell in heldout]
+    assert changes == sorted(changes), "best on the held-out tasks first"
+    tab.check_clean()
+
+
+@pytest.mark.slow
 def test_the_in_context_page_of_the_published_site(real_site: Path, tab: Tab) -> None:
     """Reached from the index; every plot loads and has a table of its numbers beside it;
     SmolLM2's curves hold both the logprob and the direct rows."""

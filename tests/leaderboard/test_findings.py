@@ -108,7 +108,7 @@ def test_every_published_row_is_current(findings: Findings) -> None:
 def test_a_stale_row_is_marked_and_states_nothing(tmp_path: Path) -> None:
     """A checkpoint's result whose held-out dice_d12 has since changed: the held-out line
     it is in is marked stale, and no statement rests on it."""
-    for pattern in ("*hf_smollm2_2026-12-07T20-32-46Z*", "*smollm2-sft_2026-12-07T20-38-38Z*"):
+    for pattern in ("*hf_smollm2_2026-12-08T02-31-50Z*", "*smollm2-sft_2026-12-08T02-43-06Z*"):
         for path in RESULTS.glob(pattern):
             (tmp_path / path.name).write_bytes(path.read_bytes())
     (tuned,) = tmp_path.glob("results_hf_checkpoints_*.json")
