@@ -825,12 +825,8 @@ def fine_tuning(rows: Sequence[_Row]) -> Finding:
         ["tasks", "n", "base mean TVD", "checkpoint mean TVD", "mean change",
          "improved / worsened / within noise"],
     )  # fmt: skip
-    for tuned in rows:
-        checkpoint = tuned.model.checkpoint
-        base = _base_row(rows, tuned)
-        if not checkpoint or base is None:
-            continue
-        changes = task_changes(tuned.source.tasks, base.source.tasks, checkpoint)
+    for tuned, base, changes in _checkpoint_changes(rows):
+        checkpoint = tuned.model.checkpoint or {}
         note = split_note(checkpoint, tuned.source.newest.document.config.split_hash)
         for group in FINE_TUNING_GROUPS:
             line = _fine_tuning_line(tuned, base, changes, group)
@@ -932,11 +928,11 @@ def fine_tuning_objectives(rows: Sequence[_Row]) -> Finding:
         tasks = tuple(sorted((tuned.model.checkpoint or {}).get("train_tasks", [])))
         by_key.setdefault((base.label, tuned.method, tasks), []).append((tuned, changes))
     for (base_label, method, _), found in sorted(by_key.items()):
+        summaries = [(t, c, group_change(c, ALL_HELDOUT)) for t, c in found]
         ranked = sorted(
-            ((tuned, changes, group_change(changes, ALL_HELDOUT)) for tuned, changes in found
-             if group_change(changes, ALL_HELDOUT).change is not None),
+            ((t, c, s) for t, c, s in summaries if s.change is not None),
             key=lambda item: (item[2].change, item[0].label),
-        )  # fmt: skip
+        )
         if len(ranked) < 2:
             continue
         for tuned, changes, heldout in ranked:
@@ -958,8 +954,7 @@ def _curriculum_statement(what: str, on: Sequence[TaskChange], off: Sequence[Tas
             continue
         low, high = gap.interval
         verdict = "lower" if high < 0 else "higher" if low > 0 else "not told apart"
-        parts.append(f"{GROUP_LABELS[group].lower()}: {num(gap.change)} (95% interval "
-                     f"{num(low)} – {num(high)}, n = {gap.n}; {verdict})")  # fmt: skip
+        parts.append(f"{GROUP_LABELS[group].lower()}: {_paired_text(gap)}, {verdict}")
     if not parts:
         return f"{what}: GRPO's curriculum on against off: too few tasks to compare."
     return (f"{what}: GRPO with its curriculum against without, TVD of on minus off, "
@@ -1056,8 +1051,7 @@ def _arm_statement(
     trained = "generated tasks" if arm == "generated" else "hand-written and generated tasks"
     return (
         f"{what}: trained on {trained} rather than hand-written ones alone, the held-out TVD "
-        f"differs by {num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
-        f"{gap.n} tasks): {verdict}."
+        f"differs by {_paired_text(gap)}: {verdict}."
     )
 
 
@@ -1093,6 +1087,13 @@ def _objective_line(tuned: _Row, changes: Sequence[TaskChange], heldout: GroupCh
     return Line(tuned.label, tuned.method, cells, figures, selection, stale, numbers)
 
 
+def _paired_text(gap: GroupChange) -> str:
+    """A paired difference with its interval and n, as the objectives' statements give it."""
+    low, high = gap.interval or (gap.change, gap.change)
+    return (f"{num(gap.change or 0.0)} (95% interval {num(low or 0.0)} – {num(high or 0.0)}, "
+            f"paired over {gap.n} tasks)")  # fmt: skip
+
+
 def _with_interval(summary: GroupChange) -> str:
     if summary.change is None:
         return "–"
@@ -1113,8 +1114,7 @@ def _objectives_statement(
         if behind.change is not None and behind.interval is not None:
             last = (f" Against the last, {worst.label} "
                     f"({_objective_name(worst.model.checkpoint or {})}), the difference is "
-                    f"{num(behind.change)} (95% interval {num(behind.interval[0])} – "
-                    f"{num(behind.interval[1])}).")  # fmt: skip
+                    f"{_paired_text(behind)}.")  # fmt: skip
     budgets = {str((r.model.checkpoint or {}).get("budget")) for r, _, _ in ranked}
     same = f"at the same budget ({budgets.pop()} sequences)" if len(budgets) == 1 else (
         "at different budgets (see the table)")  # fmt: skip
@@ -1127,10 +1127,8 @@ def _objectives_statement(
     other = _objective_name(second.model.checkpoint or {})
     if gap.change is None or gap.interval is None:
         return text + "." + last
-    low, high = gap.interval
-    paired = (f"{num(gap.change)} (95% interval {num(low)} – {num(high)}, paired over "
-              f"{gap.n} tasks)")  # fmt: skip
-    if high < 0:
+    paired = _paired_text(gap)
+    if gap.interval[1] < 0:
         return (f"{text}; its TVD is below the next best's, {second.label} ({other}), by "
                 f"{num(-gap.change)}: the difference is {paired}.{last}")  # fmt: skip
     return (f"{text}; its lead over the next best, {second.label} ({other}), is not "

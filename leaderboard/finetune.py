@@ -300,8 +300,9 @@ class Objectives:
 
     def ranked(self, group: str = ALL_HELDOUT) -> list[Comparison]:
         """Best first: the lowest mean change of TVD over ``group``."""
-        measured = [c for c in self.comparisons if c.group(group).change is not None]
-        return sorted(measured, key=lambda c: (c.group(group).change, c.tuned.label))
+        scored = [(c.group(group).change, c.tuned.label, c) for c in self.comparisons]
+        return [c for change, _, c in sorted(
+            (s for s in scored if s[0] is not None), key=lambda s: (s[0], s[1]))]  # fmt: skip
 
 
 def objectives(found: Sequence[Comparison]) -> list[Objectives]:
